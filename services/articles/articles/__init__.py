@@ -1,0 +1,1 @@
+"""The articles service: async SQLAlchemy, a Redis cache and JWT auth behind FastAPI."""

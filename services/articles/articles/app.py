@@ -1,0 +1,52 @@
+"""The app factory and its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from articles.cache import ArticleCache, create_redis
+from articles.routes import router
+from articles.settings import Settings
+from articles.storage import create_engine, create_sessionmaker, create_tables
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request, as `request.state.<key>`."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    cache: ArticleCache
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings; `None` reads the environment."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        # Created here, not at import time: each app (and each test's app) gets its own pool,
+        # bound to the event loop that serves it.
+        engine = create_engine(settings.database_url)
+        redis = create_redis(settings.redis_url)
+        try:
+            await create_tables(engine)
+            yield {
+                "settings": settings,
+                "sessionmaker": create_sessionmaker(engine),
+                "cache": ArticleCache(redis, ttl=settings.cache_ttl),
+            }
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="Articles", lifespan=lifespan)
+    app.include_router(router)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,59 @@
+"""What routes ask for: a session per request, the cache, the caller.
+
+Each reads what the lifespan created from `request.state`, so tests can swap any of them with
+`app.dependency_overrides`.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from articles.auth import AuthenticationError, User, authenticate
+from articles.cache import ArticleCache
+
+# auto_error=False: FastAPI's own error would not carry our message; we raise the 401 ourselves.
+bearer = HTTPBearer(auto_error=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A new session for every request. One session shared by concurrent requests breaks."""
+    async with request.state.sessionmaker() as session:
+        yield session
+
+
+def get_cache(request: Request) -> ArticleCache:
+    cache: ArticleCache = request.state.cache
+    return cache
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_optional_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> User | None:
+    """The caller if a token was sent, None if none was; a bad token is a 401 either way."""
+    if credentials is None:
+        if "authorization" in request.headers:
+            raise _unauthorized("Authorization header must be 'Bearer <token>'")
+        return None
+    try:
+        return authenticate(credentials.credentials, request.state.settings.jwt_secret)
+    except AuthenticationError as error:
+        raise _unauthorized(f"Invalid token: {error}") from error
+
+
+def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise _unauthorized("Not authenticated")
+    return user
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+CacheDep = Annotated[ArticleCache, Depends(get_cache)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -1,0 +1,93 @@
+"""The /api/articles resource."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from articles.dependencies import CacheDep, CurrentUser, OptionalUser, SessionDep
+from articles.models import Article, Status
+from articles.schemas import ArticleCreate, ArticleRead, ArticleUpdate
+from articles.storage import list_published
+
+# Ids and offsets beyond a 32-bit integer are refused with a 422; PostgreSQL would turn them
+# into a driver error (a 500) instead.
+MAX_INT = 2**31 - 1
+ArticleId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+router = APIRouter(prefix="/api/articles", tags=["articles"])
+
+
+def _not_found(article_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Article {article_id} not found")
+
+
+def _visible(article: Article | None, user: OptionalUser) -> bool:
+    """Published articles are public; a draft exists only for its author."""
+    if article is None:
+        return False
+    return article.status is Status.PUBLISHED or (user is not None and user.id == article.author_id)
+
+
+@router.get("/")
+async def list_articles(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+) -> list[ArticleRead]:
+    """Published articles, newest first."""
+    articles = await list_published(session, limit=limit, offset=offset)
+    return [ArticleRead.model_validate(article) for article in articles]
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED)
+async def create_article(body: ArticleCreate, session: SessionDep, user: CurrentUser) -> ArticleRead:
+    article = Article(**body.model_dump(), author_id=user.id)
+    session.add(article)
+    await session.commit()
+    return ArticleRead.model_validate(article)
+
+
+@router.get("/{article_id}")
+async def get_article(article_id: ArticleId, session: SessionDep, cache: CacheDep, user: OptionalUser) -> ArticleRead:
+    """Cache-aside: a hit is answered from Redis without touching the database."""
+    if (cached := await cache.get(article_id)) is not None:
+        return cached
+    article = await session.get(Article, article_id)
+    if article is None or not _visible(article, user):
+        raise _not_found(article_id)
+    result = ArticleRead.model_validate(article)
+    if article.status is Status.PUBLISHED:
+        await cache.set(result)
+    return result
+
+
+async def _own_article(session: SessionDep, article_id: int, user: CurrentUser) -> Article:
+    """The article if `user` wrote it: 404 if they cannot see it, 403 if they can but did not."""
+    article = await session.get(Article, article_id)
+    if article is None or not _visible(article, user):
+        raise _not_found(article_id)
+    if article.author_id != user.id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Only the author may change this article")
+    return article
+
+
+@router.patch("/{article_id}")
+async def update_article(
+    article_id: ArticleId, body: ArticleUpdate, session: SessionDep, cache: CacheDep, user: CurrentUser
+) -> ArticleRead:
+    article = await _own_article(session, article_id, user)
+    for field, value in body.model_dump(exclude_unset=True).items():
+        setattr(article, field, value)
+    await session.commit()
+    # After the commit, so a reader that misses the cache from now on reads the new row.
+    await cache.invalidate(article_id)
+    return ArticleRead.model_validate(article)
+
+
+@router.delete("/{article_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_article(article_id: ArticleId, session: SessionDep, cache: CacheDep, user: CurrentUser) -> Response:
+    article = await _own_article(session, article_id, user)
+    await session.delete(article)
+    await session.commit()
+    await cache.invalidate(article_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

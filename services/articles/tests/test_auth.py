@@ -1,0 +1,80 @@
+"""Authentication: the real JWT path, and replacing it with a dependency override."""
+
+import pytest
+from fastapi import FastAPI
+
+from articles.auth import User
+from articles.dependencies import get_current_user
+from fastapi_testkit import LifespanClient, create_token, override_dependencies
+
+from .conftest import SECRET, AuthHeaders
+
+pytestmark = pytest.mark.auth
+
+ARTICLE = {"title": "Hello", "content": "World"}
+
+
+async def test_valid_token_makes_its_subject_the_author(client: LifespanClient, auth: AuthHeaders) -> None:
+    response = await client.post("/api/articles/", json=ARTICLE, headers=auth("alice"))
+
+    assert response.status_code == 201
+    assert response.json()["author_id"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "reason"),
+    [
+        pytest.param(None, "Not authenticated", id="missing"),
+        pytest.param(f"Bearer {create_token('alice', SECRET, expires_in=-10)}", "expired", id="expired"),
+        pytest.param(
+            f"Bearer {create_token('alice', 'another-secret-that-is-32-bytes-long')}", "Signature", id="wrong-signature"
+        ),
+        pytest.param(f"Bearer {create_token('alice', SECRET, exp=None)}", "exp", id="no-expiry"),
+        pytest.param(f"Bearer {create_token('alice', SECRET, sub=None)}", "sub", id="no-subject"),
+        pytest.param(f"Bearer {create_token('x' * 256, SECRET)}", "255", id="subject-too-long"),
+        pytest.param("Bearer not.a.jwt", "Invalid token", id="malformed"),
+        pytest.param("Basic YWxpY2U6c2VjcmV0", "Bearer", id="wrong-scheme"),
+        pytest.param("Bearer", "Bearer", id="scheme-without-token"),
+    ],
+)
+async def test_bad_tokens_get_401_with_bearer_challenge(
+    client: LifespanClient, authorization: str | None, reason: str
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    response = await client.post("/api/articles/", json=ARTICLE, headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert reason in response.json()["detail"]
+
+
+async def test_a_token_signed_with_another_algorithm_is_refused(client: LifespanClient) -> None:
+    token = create_token("alice", SECRET + SECRET, algorithm="HS512")
+
+    response = await client.post("/api/articles/", json=ARTICLE, headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+
+
+async def test_overriding_the_current_user_skips_the_token(app: FastAPI, client: LifespanClient) -> None:
+    """The article's `authenticated_async_client`, done with the kit's override helper."""
+    with override_dependencies(app, {get_current_user: lambda: User(id="override-user")}):
+        response = await client.post("/api/articles/", json=ARTICLE)
+
+    assert response.status_code == 201
+    assert response.json()["author_id"] == "override-user"
+    # The override is gone with the block: the real check is back.
+    assert (await client.post("/api/articles/", json=ARTICLE)).status_code == 401
+
+
+async def test_an_override_restores_the_one_it_replaced(app: FastAPI, client: LifespanClient) -> None:
+    """Nested overrides (e.g. two fixtures) each put back what was there, never `clear()` all."""
+    with override_dependencies(app, {get_current_user: lambda: User(id="outer")}):
+        with override_dependencies(app, {get_current_user: lambda: User(id="inner")}):
+            inner = await client.post("/api/articles/", json=ARTICLE)
+        outer = await client.post("/api/articles/", json=ARTICLE)
+
+    assert inner.json()["author_id"] == "inner"
+    assert outer.json()["author_id"] == "outer"
+    assert app.dependency_overrides == {}

@@ -1,0 +1,63 @@
+"""The app under a real uvicorn server on 127.0.0.1, for tests that need real sockets."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server: where to reach it, and the uvicorn server behind it."""
+
+    host: str
+    port: int
+    server: uvicorn.Server
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+
+@asynccontextmanager
+async def live_server(
+    app: ASGIApp,
+    *,
+    startup_timeout: float = 10,
+    shutdown_timeout: float = 10,
+) -> AsyncIterator[LiveServer]:
+    """Serve `app` on 127.0.0.1 with a free port, in the current event loop, lifespan included.
+
+    Needed where the in-process transport cannot stand in for a network: endless streams
+    (ASGITransport buffers the whole response), disconnects, real WebSocket clients.
+    On exit the server stops accepting, lets open requests finish for `shutdown_timeout`
+    seconds, then closes what is left, so a test cannot leave a server behind.
+    """
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(), name="fastapi_testkit.live_server")
+    try:
+        async with asyncio.timeout(startup_timeout):
+            while not server.started:
+                if task.done():
+                    # Startup failed (lifespan error, bind error): surface uvicorn's reason.
+                    await task
+                    raise RuntimeError("uvicorn stopped during startup; see its log above")
+                await asyncio.sleep(0.005)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield LiveServer(host="127.0.0.1", port=port, server=server)
+    finally:
+        server.should_exit = True
+        try:
+            async with asyncio.timeout(shutdown_timeout):
+                await asyncio.shield(task)
+        except TimeoutError:
+            server.force_exit = True
+            await task

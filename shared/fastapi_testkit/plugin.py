@@ -1,0 +1,181 @@
+"""The pytest plugin: options, markers, a default timeout and the kit's fixtures.
+
+Registered through the `pytest11` entry point, so installing the package enables it.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import pytest_asyncio
+from starlette.types import ASGIApp
+
+from fastapi_testkit.backends import (
+    DEFAULT_POSTGRES_URL,
+    DEFAULT_REDIS_URL,
+    Backend,
+    BackendUnavailableError,
+    check_postgres,
+    create_database,
+    drop_database,
+    env_or,
+    flush_redis,
+    redis_worker_url,
+    reset_database,
+    sqlite_url,
+)
+from fastapi_testkit.client import LifespanClient, lifespan_client
+from fastapi_testkit.live_server import LiveServer, live_server
+
+DEFAULT_TIMEOUT = 30.0
+
+# One vocabulary of topics for every suite, so `-m websocket` means the same everywhere.
+TOPIC_MARKERS = {
+    "db": "reads or writes the SQL database",
+    "cache": "exercises the Redis cache",
+    "auth": "authentication and authorisation",
+    "concurrency": "requests that really run at the same time",
+    "websocket": "WebSocket endpoints",
+    "sse": "Server-Sent Events",
+    "background": "background tasks",
+    "lifespan": "resources created in the app's lifespan",
+    "slow": "takes more than a second; deselect with -m 'not slow'",
+}
+
+T = TypeVar("T")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fastapi-testkit")
+    group.addoption(
+        "--backend",
+        choices=[b.value for b in Backend],
+        default=env_or("TESTKIT_BACKEND", Backend.EMBEDDED.value),
+        help="embedded (SQLite file, fakeredis; the default) or real (PostgreSQL, Redis). "
+        "Environment: TESTKIT_BACKEND.",
+    )
+    group.addoption(
+        "--postgres-url",
+        default=env_or("TESTKIT_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help=f"server for the real backend; each test gets a new database on it (default {DEFAULT_POSTGRES_URL}).",
+    )
+    group.addoption(
+        "--redis-url",
+        default=env_or("TESTKIT_REDIS_URL", DEFAULT_REDIS_URL),
+        help=f"server for the real backend; each xdist worker flushes its own database number "
+        f"(default {DEFAULT_REDIS_URL}).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in TOPIC_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    config.addinivalue_line("markers", "embedded_only(reason): cannot run on the real backend, and says why")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"fastapi-testkit: backend={config.getoption('backend')}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test a timeout unless the project chose one, so a hung await fails the test."""
+    if config.getoption("timeout", None) is not None or config.getini("timeout"):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUT))
+
+
+@pytest.fixture(scope="session")
+def backend(pytestconfig: pytest.Config) -> Backend:
+    """The backend this run uses: `--backend` or `TESTKIT_BACKEND`."""
+    return Backend(pytestconfig.getoption("backend"))
+
+
+@pytest.fixture(scope="session")
+def worker_id(request: pytest.FixtureRequest) -> str:
+    """The pytest-xdist worker running this test (`gw0`, `gw1`, ...), or `master` without xdist."""
+    workerinput = getattr(request.config, "workerinput", None)
+    return "master" if workerinput is None else str(workerinput["workerid"])
+
+
+def _stop_run(request: pytest.FixtureRequest, error: BackendUnavailableError) -> None:
+    """Fail now, and stop the run: every other test would fail the same way."""
+    request.session.shouldstop = str(error)
+    pytest.fail(str(error), pytrace=False)
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run set-up work for a session-scoped fixture in a loop of its own.
+
+    Session-scoped async fixtures would force a session-wide event loop on every test that
+    uses them; these few admin statements do not need the tests' loop.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_worker_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of this worker's own on the real server, created once and dropped at the end."""
+    admin_url = request.config.getoption("postgres_url")
+    try:
+        _run(check_postgres(admin_url))
+    except BackendUnavailableError as error:
+        _stop_run(request, error)
+    url = _run(create_database(admin_url))
+    yield url
+    _run(drop_database(admin_url, url))
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: Backend, tmp_path: Path) -> str:
+    """A SQLAlchemy URL of an empty database that belongs to this test alone.
+
+    Embedded: a SQLite file in the test's temporary folder. Real: this worker's database on
+    the PostgreSQL server, emptied before the test.
+    """
+    if backend is Backend.EMBEDDED:
+        return sqlite_url(tmp_path)
+    url: str = request.getfixturevalue("postgres_worker_database")
+    _run(reset_database(url))
+    return url
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest, backend: Backend, worker_id: str) -> Iterator[str | None]:
+    """A Redis URL whose database is empty, or None for the service's embedded fakeredis.
+
+    None is the service's own "no URL set" default: each app then creates a fakeredis with a
+    server of its own, so a fresh app per test is a fresh Redis per test. Real: this worker's
+    database number, flushed before and after the test.
+    """
+    if backend is Backend.EMBEDDED:
+        yield None
+        return
+    url = redis_worker_url(request.config.getoption("redis_url"), worker_id)
+    try:
+        _run(flush_redis(url))
+    except BackendUnavailableError as error:
+        _stop_run(request, error)
+    yield url
+    _run(flush_redis(url))
+
+
+@pytest_asyncio.fixture
+async def client(app: ASGIApp) -> AsyncIterator[LifespanClient]:
+    """An httpx client for the `app` fixture (which the project defines), lifespan running."""
+    async with lifespan_client(app) as test_client:
+        yield test_client
+
+
+@pytest_asyncio.fixture(name="live_server")
+async def live_server_fixture(app: ASGIApp) -> AsyncIterator[LiveServer]:
+    """The `app` fixture served by uvicorn on 127.0.0.1, on a free port."""
+    async with live_server(app) as server:
+        yield server
