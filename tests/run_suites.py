@@ -59,7 +59,7 @@ def run_kit(pytest_args: list[str], *, cov: bool) -> Result:
         return run("kit", [python, "-m", "pytest", *pytest_args], kit)
     result = run("kit", [python, "-m", "coverage", "run", "-m", "pytest", *pytest_args], kit)
     if result.code == 0:
-        subprocess.run([python, "-m", "coverage", "html", "-d", str(ROOT / "htmlcov" / "kit")], cwd=kit, check=False)
+        run("kit", [python, "-m", "coverage", "html", "-d", str(ROOT / "htmlcov" / "kit")], kit)
         result = run("kit", [python, "-m", "coverage", "report"], kit)
     return result
 

@@ -26,6 +26,14 @@ class LiveServer:
         return f"ws://{self.host}:{self.port}"
 
 
+async def _serve(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exit_:
+        # uvicorn calls sys.exit() when startup fails; inside a test that would end the run.
+        raise RuntimeError(f"uvicorn stopped during startup (exit code {exit_.code}); see its log above") from None
+
+
 @asynccontextmanager
 async def live_server(
     app: ASGIApp,
@@ -42,13 +50,12 @@ async def live_server(
     """
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(), name="fastapi_testkit.live_server")
+    task = asyncio.create_task(_serve(server), name="fastapi_testkit.live_server")
     try:
         async with asyncio.timeout(startup_timeout):
             while not server.started:
                 if task.done():
-                    # Startup failed (lifespan error, bind error): surface uvicorn's reason.
-                    await task
+                    await task  # raises the startup failure
                     raise RuntimeError("uvicorn stopped during startup; see its log above")
                 await asyncio.sleep(0.005)
         port = server.servers[0].sockets[0].getsockname()[1]

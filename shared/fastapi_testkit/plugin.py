@@ -44,6 +44,12 @@ TOPIC_MARKERS = {
     "slow": "takes more than a second; deselect with -m 'not slow'",
 }
 
+EMBEDDED_ONLY, REAL_ONLY = "embedded_only", "real_only"
+BACKEND_MARKERS = {
+    EMBEDDED_ONLY: "cannot run on the real backend; the reason says why",
+    REAL_ONLY: "needs the real backend (a server); the reason says why",
+}
+
 T = TypeVar("T")
 
 
@@ -72,7 +78,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in TOPIC_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    config.addinivalue_line("markers", "embedded_only(reason): cannot run on the real backend, and says why")
+    for name, description in BACKEND_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}(reason): {description}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip, with the marker's reason shown in the summary, a test its backend cannot run."""
+    backend = Backend(item.config.getoption("backend"))
+    for name, skipped_on in ((EMBEDDED_ONLY, Backend.REAL), (REAL_ONLY, Backend.EMBEDDED)):
+        marker = item.get_closest_marker(name)
+        if marker is None:
+            continue
+        reason = marker.kwargs.get("reason") or next(iter(marker.args), None)
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} needs a reason")
+        if backend is skipped_on:
+            pytest.skip(f"{name}: {reason}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -21,10 +21,8 @@ def _not_found(article_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Article {article_id} not found")
 
 
-def _visible(article: Article | None, user: OptionalUser) -> bool:
+def _visible(article: Article, user: OptionalUser) -> bool:
     """Published articles are public; a draft exists only for its author."""
-    if article is None:
-        return False
     return article.status is Status.PUBLISHED or (user is not None and user.id == article.author_id)
 
 

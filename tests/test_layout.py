@@ -1,0 +1,96 @@
+"""The rules that keep the monorepo's folders copyable and its Hatch set-up honest."""
+
+import ast
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = sorted(p for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+KIT = "fastapi_testkit"
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as file:
+        return tomllib.load(file)
+
+
+def imported_modules(folder: Path) -> set[str]:
+    """The top-level names of every module imported anywhere below `folder`."""
+    names: set[str] = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_there_are_services() -> None:
+    assert SERVICES, "services/ is empty"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_each_service_has_its_project_file_readme_tests_and_package(service: Path) -> None:
+    for required in ("pyproject.toml", "README.md", "tests", service.name):
+        assert (service / required).exists(), f"{service.name} lacks {required}"
+    # `hatch run <service>:serve` runs `python -m <service>`.
+    assert (service / service.name / "__main__.py").is_file()
+    assert load_toml(service / "pyproject.toml")["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
+        service.name
+    ]
+
+
+def test_the_hatch_environments_name_exactly_the_service_folders() -> None:
+    envs = load_toml(ROOT / "hatch.toml")["envs"]
+    service_envs = {name for name, env in envs.items() if env.get("template") == "service" and name != "service"}
+
+    assert service_envs == {s.name for s in SERVICES}
+
+
+def test_the_default_environment_installs_every_service_and_the_kit() -> None:
+    members = load_toml(ROOT / "hatch.toml")["envs"]["default"]["workspace"]["members"]
+
+    assert {m["path"] for m in members} == {"shared"} | {f"services/{s.name}" for s in SERVICES}
+    assert all(m["features"] == ["test"] for m in members)
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_no_service_imports_another(service: Path) -> None:
+    others = {s.name for s in SERVICES} - {service.name}
+
+    assert imported_modules(service) & others == set()
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_app_code_never_imports_the_kit(service: Path) -> None:
+    assert KIT not in imported_modules(service / service.name)
+    assert KIT in imported_modules(service / "tests")
+
+
+def test_the_kit_imports_no_service() -> None:
+    assert imported_modules(ROOT / "shared" / KIT) & {s.name for s in SERVICES} == set()
+
+
+@pytest.mark.parametrize("project", [*SERVICES, ROOT / "shared", ROOT], ids=lambda p: p.name or "root")
+def test_every_pytest_configuration_is_strict(project: Path) -> None:
+    ini = load_toml(project / "pyproject.toml")["tool"]["pytest"]["ini_options"]
+
+    assert {"--strict-markers", "--strict-config"} <= set(ini["addopts"])
+    assert ini["asyncio_mode"] == "auto"
+    assert ini["asyncio_default_fixture_loop_scope"] == "function"
+    assert ini["asyncio_default_test_loop_scope"] == "function"
+    assert ini["filterwarnings"][0] == "error"
+    # Anything else let through is narrow (a message or a category), never a blanket ignore.
+    assert all(entry.count(":") >= 2 for entry in ini["filterwarnings"][1:])
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_hatch_inside_a_service_folder_hands_over_to_the_root(service: Path) -> None:
+    scripts = load_toml(service / "pyproject.toml")["tool"]["hatch"]["envs"]["default"]["scripts"]
+
+    for command in ("test", "test-real", "cov", "serve"):
+        assert scripts[command] == ["in-repo", f"cd ../.. && hatch run {service.name}:{command} {{args}}"]

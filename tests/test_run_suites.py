@@ -1,0 +1,63 @@
+"""tests/run_suites.py: every suite runs, failures do not stop the rest, the summary tells."""
+
+from pathlib import Path
+
+import pytest
+
+from tests import run_suites
+
+
+@pytest.fixture
+def commands(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    """Record the commands instead of running them; the articles suite 'fails'."""
+    seen: list[tuple[str, list[str]]] = []
+
+    def fake_run(name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> run_suites.Result:
+        seen.append((name, command))
+        return run_suites.Result(name, 1 if name == "articles" else 0, 0.1)
+
+    monkeypatch.setattr(run_suites, "run", fake_run)
+    monkeypatch.setattr(run_suites, "services", lambda: ["articles", "zeta"])
+    monkeypatch.setattr(run_suites, "hatch", lambda: "hatch")
+    return seen
+
+
+def test_a_failing_suite_does_not_stop_the_others(
+    commands: list[tuple[str, list[str]]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_suites.main([])
+
+    assert code == 1
+    assert [name for name, _ in commands] == ["repo", "kit", "articles", "zeta"]
+    out = capsys.readouterr().out
+    assert "articles  FAILED (exit 1)" in out
+    assert "zeta      passed" in out
+    assert out.rstrip().endswith("3 passed, 1 failed: articles")
+
+
+def test_each_service_runs_in_its_own_environment_with_the_arguments(commands: list[tuple[str, list[str]]]) -> None:
+    run_suites.main(["--backend", "real", "-x"])
+
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "real", "-x"]
+    assert dict(commands)["repo"][-3:] == ["--backend", "real", "-x"]
+
+
+def test_coverage_runs_each_services_cov_script(commands: list[tuple[str, list[str]]]) -> None:
+    run_suites.main(["--cov"])
+
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:cov", "--backend", "embedded"]
+    kit = [command[3:] for name, command in commands if name == "kit"]
+    assert kit[0][:3] == ["run", "-m", "pytest"]  # coverage run: the kit is a plugin (see run_kit)
+    assert kit[1][0] == "html"
+    assert kit[2] == ["report"]
+
+
+def test_nothing_selected_is_not_a_failure_when_selecting() -> None:
+    nothing = run_suites.Result("kit", run_suites.NO_TESTS_COLLECTED, 0.1)
+
+    assert run_suites.verdict(nothing, selecting=True) == "nothing selected"
+    assert run_suites.verdict(nothing, selecting=False) == "FAILED (exit 5)"
+
+
+def test_services_are_the_folders_with_a_project_file() -> None:
+    assert "articles" in run_suites.services()
