@@ -46,7 +46,7 @@ async def test_the_served_app_answers_a_real_client(served: str) -> None:
 
         async def healthy() -> bool:
             try:
-                return (await http.get("/health")).json() == {"status": "ok"}
+                return bool((await http.get("/health")).json() == {"status": "ok"})
             except httpx.TransportError:
                 return False
 
@@ -70,7 +70,7 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     from articles import __main__
 
     calls: list[dict[str, object]] = []
-    monkeypatch.setattr(__main__.uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("PORT", "9001")
 
     __main__.main(["--port", "9002"])
