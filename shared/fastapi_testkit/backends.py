@@ -1,11 +1,11 @@
-"""Isolated SQL and Redis backends per test: embedded by default, real servers when asked."""
+"""Isolated SQL, Redis and MongoDB backends per test: embedded by default, real servers when asked."""
 
 import enum
 import os
 import re
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -17,6 +17,10 @@ POSTGRES_HELP = (
 REDIS_HELP = (
     "Start Redis (redis-server --daemonize yes --port 6379), "
     "or point TESTKIT_REDIS_URL / --redis-url at a running server."
+)
+MONGO_HELP = (
+    "Start MongoDB (mongod --dbpath <folder> --port 27017), or point TESTKIT_MONGO_URL / --mongo-url at a "
+    "running server, or leave the URL unset for the embedded mongomock."
 )
 
 
@@ -135,6 +139,36 @@ async def flush_redis(url: str) -> None:
         raise BackendUnavailableError("Redis", url, error, REDIS_HELP) from error
     finally:
         await client.aclose()
+
+
+def mongo_worker_url(url: str, worker: str) -> str:
+    """`url` naming a database of the xdist worker's own (`testkit_gw0`, `testkit_master`).
+
+    A MongoDB URL's path is also the database its credentials are checked against when it has
+    no `authSource`; when the path is replaced, that database is kept as the `authSource`.
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.username is not None and "authSource" not in query:
+        query["authSource"] = parts.path.strip("/") or "admin"
+    return urlunsplit(parts._replace(path=f"/testkit_{worker}", query=urlencode(query)))
+
+
+async def drop_mongo_database(url: str, *, timeout: float = 5) -> None:  # noqa: ASYNC109 (a driver setting, not a wait)
+    """Drop the database `url` names (MongoDB creates it again on the first write).
+
+    Uses PyMongo's async API (motor, which services may use, is deprecated in its favour).
+    """
+    from pymongo import AsyncMongoClient
+    from pymongo.errors import ConnectionFailure
+
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url, serverSelectionTimeoutMS=int(timeout * 1000))
+    try:
+        await client.drop_database(client.get_default_database())
+    except ConnectionFailure as error:
+        raise BackendUnavailableError("MongoDB", url, error, MONGO_HELP) from error
+    finally:
+        await client.close()
 
 
 def env_or(name: str, default: str) -> str:

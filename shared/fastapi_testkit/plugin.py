@@ -20,8 +20,10 @@ from fastapi_testkit.backends import (
     check_postgres,
     create_database,
     drop_database,
+    drop_mongo_database,
     env_or,
     flush_redis,
+    mongo_worker_url,
     redis_worker_url,
     reset_database,
     sqlite_url,
@@ -72,6 +74,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=env_or("TESTKIT_REDIS_URL", DEFAULT_REDIS_URL),
         help=f"server for the real backend; each xdist worker flushes its own database number "
         f"(default {DEFAULT_REDIS_URL}).",
+    )
+    group.addoption(
+        "--mongo-url",
+        default=env_or("TESTKIT_MONGO_URL", ""),
+        help="MongoDB server for the real backend; each xdist worker gets a database of its own, dropped "
+        "around every test. No default: unless it is given, `mongo_url` is None (the embedded mongomock) "
+        "on both backends. Environment: TESTKIT_MONGO_URL.",
     )
 
 
@@ -186,6 +195,27 @@ def redis_url(request: pytest.FixtureRequest, backend: Backend, worker_id: str) 
         _stop_run(request, error)
     yield url
     _run(flush_redis(url))
+
+
+@pytest.fixture
+def mongo_url(request: pytest.FixtureRequest, backend: Backend, worker_id: str) -> Iterator[str | None]:
+    """A MongoDB URL naming an empty database, or None for the service's embedded mongomock.
+
+    No MongoDB runs on the development and CI machines, so this is None unless the real backend
+    runs *and* `--mongo-url` (or TESTKIT_MONGO_URL) names a server. Then it is that server with
+    a database of this worker's own (`testkit_gw0`), dropped before and after the test.
+    """
+    server = request.config.getoption("mongo_url")
+    if backend is Backend.EMBEDDED or not server:
+        yield None
+        return
+    url = mongo_worker_url(server, worker_id)
+    try:
+        _run(drop_mongo_database(url))
+    except BackendUnavailableError as error:
+        _stop_run(request, error)
+    yield url
+    _run(drop_mongo_database(url))
 
 
 @pytest_asyncio.fixture

@@ -1,6 +1,7 @@
 """The backend fixtures and the helpers behind them."""
 
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -57,24 +58,24 @@ def test_passwords_are_redacted_from_messages() -> None:
     assert redact("redis://h:6379/0") == "redis://h:6379/0"
 
 
-async def test_an_unreachable_postgres_names_its_url_and_the_fix() -> None:
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/test"
+@pytest.mark.parametrize(
+    ("check", "url", "fix"),
+    [
+        (check_postgres, "postgresql+asyncpg://postgres@127.0.0.1:{port}/test", "pg_ctlcluster"),
+        (flush_redis, "redis://127.0.0.1:{port}/0", "redis-server"),
+    ],
+    ids=["postgres", "redis"],
+)
+async def test_an_unreachable_server_names_its_url_and_the_fix(
+    check: Callable[[str], Awaitable[None]], url: str, fix: str
+) -> None:
+    url = url.format(port=closed_port())
 
     with pytest.raises(BackendUnavailableError) as raised:
-        await check_postgres(url)
+        await check(url)
 
     assert url in str(raised.value)
-    assert "pg_ctlcluster" in str(raised.value)
-
-
-async def test_an_unreachable_redis_names_its_url_and_the_fix() -> None:
-    url = f"redis://127.0.0.1:{closed_port()}/0"
-
-    with pytest.raises(BackendUnavailableError) as raised:
-        await flush_redis(url)
-
-    assert url in str(raised.value)
-    assert "redis-server" in str(raised.value)
+    assert fix in str(raised.value)
 
 
 @pytest.mark.db
