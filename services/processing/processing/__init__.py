@@ -1,0 +1,1 @@
+"""The processing service: FastAPI background tasks that summarise articles."""

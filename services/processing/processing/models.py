@@ -1,0 +1,31 @@
+"""The database table."""
+
+import enum
+
+from sqlalchemy import Enum, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"  # created, never processed
+    PROCESSING = "processing"  # claimed by a trigger; its task has not finished
+    PROCESSED = "processed"  # the task stored a summary
+    FAILED = "failed"  # the task ended with an error, kept in `error`
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Text, not String(n): the length limits are settings, checked by the API, not the schema.
+    title: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[Status] = mapped_column(
+        Enum(Status, native_enum=False, values_callable=lambda e: [m.value for m in e]), default=Status.PENDING
+    )
+    summary: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)

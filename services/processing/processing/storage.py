@@ -1,0 +1,97 @@
+"""The SQL engine and the statements that move an article through its states.
+
+Every state change is one UPDATE whose WHERE clause says which state it may start from, so it
+holds under concurrency on SQLite and PostgreSQL alike, with no read-then-write race.
+"""
+
+import enum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from processing.models import Article, Base, Status
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """One engine (and so one connection pool) for the app's whole life.
+
+    `pool_pre_ping` replaces connections the server closed while the app was idle.
+    """
+    return create_async_engine(database_url, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: a committed object can still be read to build the response.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create missing tables. A real deployment would run migrations (Alembic) instead."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+
+
+class Claim(enum.Enum):
+    CLAIMED = "claimed"
+    BUSY = "busy"  # already processing
+    MISSING = "missing"
+
+
+async def claim(session: AsyncSession, article_id: int) -> Claim:
+    """Move the article to `processing` unless it is there already, and commit.
+
+    One conditional UPDATE: of two triggers at once, exactly one changes the row. On
+    PostgreSQL the second waits for the first's row lock, then finds the status changed; on
+    SQLite writes are serialised. Checking the status first and updating after would let both
+    pass the check.
+    """
+    claimed = await session.scalar(
+        update(Article)
+        .where(Article.id == article_id, Article.status != Status.PROCESSING)
+        .values(status=Status.PROCESSING, summary=None, error=None)
+        .returning(Article.id)
+    )
+    await session.commit()
+    if claimed is not None:
+        return Claim.CLAIMED
+    exists = await session.scalar(select(Article.id).where(Article.id == article_id))
+    return Claim.MISSING if exists is None else Claim.BUSY
+
+
+async def start_processing(session: AsyncSession, article_id: int) -> str | None:
+    """Mark the article `processing` (clearing an earlier result) and return its content.
+
+    None if there is no such article. Written first, then read, in one statement: no window
+    in which another writer could slip in between.
+    """
+    content = await session.scalar(
+        update(Article)
+        .where(Article.id == article_id)
+        .values(status=Status.PROCESSING, summary=None, error=None)
+        .returning(Article.content)
+    )
+    await session.commit()
+    return content
+
+
+async def store_summary(session: AsyncSession, article_id: int, summary: str) -> None:
+    await session.execute(
+        update(Article).where(Article.id == article_id).values(status=Status.PROCESSED, summary=summary, error=None)
+    )
+    await session.commit()
+
+
+async def store_failure(session: AsyncSession, article_id: int, error: str) -> None:
+    await session.execute(
+        update(Article).where(Article.id == article_id).values(status=Status.FAILED, summary=None, error=error)
+    )
+    await session.commit()
+
+
+async def count_by_status(session: AsyncSession) -> dict[Status, int]:
+    """How many articles are in each state; every state is present, zero included."""
+    rows = await session.execute(select(Article.status, func.count()).group_by(Article.status))
+    counts = dict.fromkeys(Status, 0)
+    for status, count in rows:
+        counts[status] = count
+    return counts
