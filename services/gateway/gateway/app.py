@@ -1,0 +1,61 @@
+"""The app factory and its lifespan, which owns the gateway's three pools."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+import httpx
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.ratelimit import RateLimiter
+from gateway.redis_client import open_redis
+from gateway.routes import router
+from gateway.settings import Settings
+from gateway.storage import create_engine, create_sessionmaker, create_tables
+from gateway.upstream import create_http_client
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request, as `request.state.<key>`.
+
+    Lifespan state rather than the article's `app.state`: it exists only while the lifespan
+    runs, each app (and each test's app) has its own, and a request that runs without the
+    lifespan fails loudly instead of finding a pool left over from another test.
+    """
+
+    settings: Settings
+    http_client: httpx.AsyncClient
+    redis: Redis
+    sessionmaker: async_sessionmaker[AsyncSession]
+    rate_limiter: RateLimiter
+
+
+def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the app. `transport` replaces the network for upstream calls (tests only)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        # Each pool is created once here and shared by every request; creating a client per
+        # request would pay a new connection (and TLS handshake) every time.
+        engine = create_engine(settings.database_url)
+        async with create_http_client(settings, transport) as http_client:
+            redis = await open_redis(settings.redis_url)
+            try:
+                await create_tables(engine)
+                yield {
+                    "settings": settings,
+                    "http_client": http_client,
+                    "redis": redis,
+                    "sessionmaker": create_sessionmaker(engine),
+                    "rate_limiter": RateLimiter(redis, limit=settings.rate_limit, window=settings.rate_limit_window),
+                }
+            finally:
+                await redis.aclose()
+                await engine.dispose()
+
+    app = FastAPI(title="Gateway", lifespan=lifespan)
+    app.include_router(router)
+    return app

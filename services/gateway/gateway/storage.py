@@ -1,0 +1,87 @@
+"""The SQL engine, the request log, and the statistics read from it."""
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Float, Integer, String, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProxiedRequest(Base):
+    """One request the gateway passed to an upstream."""
+
+    __tablename__ = "proxied_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    method: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str] = mapped_column(String(32), index=True)
+    path: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """One engine (one connection pool) for the gateway's whole life."""
+    return create_async_engine(database_url, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create missing tables. A real deployment would run migrations (Alembic) instead."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+
+
+async def record(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    method: str,
+    service: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+) -> None:
+    async with sessionmaker() as session:
+        session.add(
+            ProxiedRequest(method=method, service=service, path=path[:2048], status=status, duration_ms=duration_ms)
+        )
+        await session.commit()
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of values already sorted ascending."""
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+async def stats_per_service(session: AsyncSession) -> dict[str, dict[str, float]]:
+    """Count and latency percentiles (ms) per service.
+
+    Computed in Python to stay portable between SQLite and PostgreSQL; at a scale where this
+    table is large, use PostgreSQL's percentile_cont or a metrics system instead.
+    """
+    durations: dict[str, list[float]] = defaultdict(list)
+    rows = await session.execute(select(ProxiedRequest.service, ProxiedRequest.duration_ms))
+    for service, duration in rows:
+        durations[service].append(duration)
+    result: dict[str, dict[str, float]] = {}
+    for service, values in sorted(durations.items()):
+        values.sort()
+        result[service] = {
+            "count": len(values),
+            "p50_ms": percentile(values, 0.50),
+            "p95_ms": percentile(values, 0.95),
+            "p99_ms": percentile(values, 0.99),
+        }
+    return result

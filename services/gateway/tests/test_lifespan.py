@@ -1,0 +1,80 @@
+"""Pools created once in the lifespan: injected fakes, closing on shutdown, patching done right."""
+
+import socket
+from unittest.mock import AsyncMock, patch
+
+import httpx
+import pytest
+import redis.exceptions
+from fakeredis import FakeAsyncRedis, FakeServer
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from fastapi_testkit import LifespanClient, lifespan_client
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.upstream import create_http_client
+
+pytestmark = pytest.mark.lifespan
+
+
+async def test_the_lifespan_hands_its_pools_to_requests(client: LifespanClient) -> None:
+    """The settings pointed the pools at fakes (a transport, a SQLite file, fakeredis);
+    the state the lifespan yielded is what every request uses."""
+    assert set(client.state) == {"settings", "http_client", "redis", "sessionmaker", "rate_limiter"}
+    assert (await client.get("/articles/x")).status_code == 200
+
+
+async def test_the_pools_are_created_once_not_per_request(settings: Settings, app: FastAPI) -> None:
+    with patch("gateway.app.create_http_client", wraps=create_http_client) as factory:
+        async with lifespan_client(app) as client:
+            for _ in range(3):
+                await client.get("/articles/x")
+
+    factory.assert_called_once()
+
+
+async def test_shutdown_closes_the_client_redis_and_engine(app: FastAPI) -> None:
+    async with lifespan_client(app) as client:
+        http_client: httpx.AsyncClient = client.state["http_client"]
+        redis = client.state["redis"]
+        engine = client.state["sessionmaker"].kw["bind"]
+        disposed: list[object] = []
+        event.listen(engine.sync_engine, "engine_disposed", disposed.append)
+        close_redis = AsyncMock(wraps=redis.aclose)
+        redis.aclose = close_redis  # the lifespan closes this very object
+        open_before_shutdown = not http_client.is_closed
+
+    assert open_before_shutdown
+    assert http_client.is_closed
+    close_redis.assert_awaited_once()
+    assert disposed == [engine.sync_engine]
+
+
+async def test_patching_the_redis_factory_done_right(settings: Settings, app: FastAPI) -> None:
+    """The article patched `aioredis.from_url` with `return_value=` and an AsyncMock result.
+
+    `open_redis` is awaited, so the patch must be awaitable and return the fake: `new=AsyncMock(
+    return_value=fake)`. Patch where the name is looked up (`gateway.app`), not where it was
+    defined. Patching suits a one-off like this; for every other test, `create_app`'s settings
+    (and its `transport` argument) inject fakes without touching module globals.
+    """
+    fake = FakeAsyncRedis(server=FakeServer())
+    with patch("gateway.app.open_redis", new=AsyncMock(return_value=fake)) as open_redis:
+        async with lifespan_client(app) as client:
+            assert client.state["redis"] is fake
+            await client.get("/articles/x")  # the rate limiter counts in the fake
+
+    open_redis.assert_awaited_once_with(settings.redis_url)
+    assert await fake.keys("ratelimit:*")
+
+
+async def test_an_unreachable_redis_fails_the_startup(settings: Settings) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}))
+
+    with pytest.raises(redis.exceptions.ConnectionError, match=f"connecting to 127.0.0.1:{port}"):
+        async with lifespan_client(app):
+            pass  # pragma: no cover

@@ -1,0 +1,145 @@
+"""The proxy: what it passes on, what it refuses, and how it fails when an upstream does."""
+
+import asyncio
+
+import httpx
+import pytest
+from fastapi import HTTPException
+
+from fastapi_testkit import LifespanClient, LiveServer
+from gateway.proxy import checked_path
+
+from .conftest import chunks, failing
+
+pytestmark = pytest.mark.lifespan
+
+
+async def test_a_request_reaches_the_upstream_path_with_method_query_body_and_auth(client: LifespanClient) -> None:
+    response = await client.post(
+        "/articles/api/articles/?limit=5&q=a%20b",
+        content=b'{"title": "x"}',
+        headers={"Authorization": "Bearer t0ken", "Content-Type": "application/json", "Cookie": "session=secret"},
+    )
+
+    assert response.status_code == 200
+    echoed = response.json()
+    assert echoed["upstream"] == "articles"
+    assert (echoed["method"], echoed["path"], echoed["query"]) == ("POST", "/api/articles/", "limit=5&q=a%20b")
+    assert echoed["body"] == '{"title": "x"}'
+    assert echoed["headers"]["authorization"] == "Bearer t0ken"
+    assert "cookie" not in echoed["headers"]  # the gateway's cookies are not the upstream's business
+    assert echoed["headers"]["x-forwarded-for"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("service", ["articles", "events", "processing"])
+async def test_each_service_name_routes_to_its_upstream(client: LifespanClient, service: str) -> None:
+    response = await client.get(f"/{service}/anything")
+
+    assert response.json()["upstream"] == service
+    assert response.headers["x-upstream"] == service
+
+
+async def test_the_upstreams_status_and_headers_come_back(client: LifespanClient) -> None:
+    response = await client.get("/articles/private", params={"status": 401})
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_an_unknown_service_is_404(client: LifespanClient) -> None:
+    response = await client.get("/billing/api/invoices")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Unknown service 'billing'"}
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/articles/%2e%2e/admin",
+        "/articles/%2E%2E/admin",
+        "/articles/%252e%252e/admin",
+        "/articles/..%2fadmin",
+        "/articles/..%5cadmin",
+    ],
+)
+async def test_a_path_that_climbs_out_of_its_service_is_400(client: LifespanClient, raw_path: str) -> None:
+    # Built from raw bytes: httpx would otherwise normalise `..` away before sending.
+    request = client.build_request("GET", "http://testserver")
+    request.url = request.url.copy_with(raw_path=raw_path.encode())
+
+    response = await client.send(request)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Path must not contain '..' segments"}
+
+
+@pytest.mark.parametrize("raw_path", ["/articles/../admin", "/articles/api/..", "/articles/a/../../admin"])
+async def test_a_literal_dot_dot_is_400_over_a_real_socket(live_server: LiveServer, raw_path: str) -> None:
+    """httpx (like browsers) removes `..` before sending, so this one goes out as raw bytes."""
+    reader, writer = await asyncio.open_connection(live_server.host, live_server.port)
+    writer.write(f"GET {raw_path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    async with asyncio.timeout(5):
+        answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"Path must not contain '..' segments" in answer
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [("api/articles/", False), ("a/b/../c", True), ("..", True), ("a..b/c", False), ("a/%2e%2e", True)],
+)
+def test_checked_path_refuses_only_dot_dot_segments(path: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(HTTPException) as raised:
+            checked_path(path)
+        assert raised.value.status_code == 400
+    else:
+        assert checked_path(path) == path
+
+
+async def test_a_body_over_the_limit_is_413(client: LifespanClient) -> None:
+    response = await client.post("/articles/x", content=b"x" * 1025)
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body over 1024 bytes"}
+
+
+async def test_a_streamed_body_over_the_limit_is_413_without_a_content_length(client: LifespanClient) -> None:
+    response = await client.post("/articles/x", content=chunks([b"x" * 600, b"x" * 600]))
+
+    assert response.status_code == 413
+
+
+async def test_a_body_at_the_limit_passes(client: LifespanClient) -> None:
+    response = await client.post("/articles/x", content=b"x" * 1024)
+
+    assert response.json()["body"] == "x" * 1024
+
+
+async def test_a_refused_connection_is_502_naming_the_service(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    upstreams["events.test"] = failing(httpx.ConnectError("Connection refused"))
+
+    response = await client.get("/events/api/events/news")
+
+    assert response.status_code == 502
+    assert response.json()["service"] == "events"
+    assert "events is unreachable" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout("slow"), httpx.ConnectTimeout("slow")])
+async def test_a_timeout_is_504_naming_the_service(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport], error: httpx.TimeoutException
+) -> None:
+    upstreams["processing.test"] = failing(error)
+
+    response = await client.get("/processing/api/articles/1")
+
+    assert response.status_code == 504
+    assert response.json() == {"detail": "processing did not answer in time", "service": "processing"}

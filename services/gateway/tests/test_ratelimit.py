@@ -1,0 +1,86 @@
+"""The rate limit: per client, in Redis, 429 with Retry-After."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from fastapi_testkit import LifespanClient, lifespan_client
+from fastapi_testkit.routing import RoutingTransport
+from gateway.app import create_app
+from gateway.ratelimit import RateLimiter
+from gateway.settings import Settings
+
+pytestmark = pytest.mark.cache
+
+
+@pytest.fixture
+def app(settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]) -> FastAPI:
+    """The gateway with a limit of 3 requests a minute."""
+    limited = settings.model_copy(update={"rate_limit": 3, "rate_limit_window": 60})
+    return create_app(limited, transport=RoutingTransport(upstreams))
+
+
+async def test_the_request_over_the_limit_is_429_with_retry_after(client: LifespanClient) -> None:
+    statuses = [(await client.get("/articles/x")).status_code for _ in range(3)]
+
+    over = await client.get("/articles/x")
+
+    assert statuses == [200, 200, 200]
+    assert over.status_code == 429
+    assert over.json() == {"detail": "Rate limit exceeded"}
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+
+
+async def test_each_api_key_has_its_own_limit(client: LifespanClient) -> None:
+    for _ in range(3):
+        await client.get("/articles/x", headers={"X-API-Key": "alice"})
+
+    assert (await client.get("/articles/x", headers={"X-API-Key": "alice"})).status_code == 429
+    assert (await client.get("/articles/x", headers={"X-API-Key": "bob"})).status_code == 200
+    assert (await client.get("/articles/x")).status_code == 200  # no key: counted by address
+
+
+async def test_api_keys_are_not_stored_in_clear(client: LifespanClient) -> None:
+    await client.get("/articles/x", headers={"X-API-Key": "s3cret-key"})
+
+    keys = [key.decode() for key in await client.state["redis"].keys("ratelimit:*")]
+    assert keys
+    assert not any("s3cret-key" in key for key in keys)
+
+
+async def test_the_dashboard_counts_too_but_health_does_not(client: LifespanClient) -> None:
+    for _ in range(3):
+        await client.get("/api/dashboard")
+
+    assert (await client.get("/api/dashboard")).status_code == 429
+    assert (await client.get("/health")).status_code == 200  # orchestrators must always reach it
+
+
+async def test_the_counter_starts_again_in_the_next_window(client: LifespanClient) -> None:
+    limiter = RateLimiter(client.state["redis"], limit=1, window=60)
+
+    first = await limiter.hit("ip:1.2.3.4", now=120.0)
+    second = await limiter.hit("ip:1.2.3.4", now=150.0)
+    next_window = await limiter.hit("ip:1.2.3.4", now=180.0)
+
+    assert (first.allowed, second.allowed, next_window.allowed) == (True, False, True)
+    assert second.retry_after == 30  # 180 - 150
+
+
+async def test_gateways_sharing_a_redis_share_the_limit(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """Two instances, one Redis: the limit holds across them (fakeredis shared by its server)."""
+    from unittest.mock import AsyncMock, patch
+
+    from fakeredis import FakeAsyncRedis, FakeServer
+
+    server = FakeServer()
+    limited = settings.model_copy(update={"rate_limit": 2})
+    with patch("gateway.app.open_redis", new=AsyncMock(side_effect=lambda url: FakeAsyncRedis(server=server))):
+        apps = [create_app(limited, transport=RoutingTransport(upstreams)) for _ in range(2)]
+        async with lifespan_client(apps[0]) as one, lifespan_client(apps[1]) as two:
+            answers = [(await one.get("/articles/x")).status_code, (await two.get("/articles/x")).status_code]
+            answers.append((await one.get("/articles/x")).status_code)
+
+    assert answers == [200, 200, 429]

@@ -1,0 +1,65 @@
+"""Every proxied request is recorded; /api/stats summarises them per service."""
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from fastapi_testkit import LifespanClient
+from gateway.storage import ProxiedRequest, percentile
+
+from .conftest import failing
+
+pytestmark = pytest.mark.db
+
+
+async def test_each_proxied_request_is_recorded(client: LifespanClient) -> None:
+    await client.post("/articles/api/articles/", content=b"{}")
+    await client.get("/events/missing", params={"status": 404})
+
+    async with client.state["sessionmaker"]() as session:
+        rows = (await session.scalars(select(ProxiedRequest).order_by(ProxiedRequest.id))).all()
+
+    assert [(r.method, r.service, r.path, r.status) for r in rows] == [
+        ("POST", "articles", "/api/articles/", 200),
+        ("GET", "events", "/missing", 404),
+    ]
+    assert all(r.duration_ms >= 0 for r in rows)
+
+
+async def test_failed_upstream_calls_are_recorded_with_the_gateways_status(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    upstreams["events.test"] = failing(httpx.ConnectError("refused"))
+
+    await client.get("/events/x")
+
+    stats = (await client.get("/api/stats")).json()
+    assert stats["events"]["count"] == 1
+
+
+async def test_requests_the_gateway_refuses_are_not_recorded(client: LifespanClient) -> None:
+    await client.get("/billing/x")
+    await client.post("/articles/x", content=b"x" * 2000)
+
+    assert (await client.get("/api/stats")).json() == {}
+
+
+async def test_stats_count_and_percentiles_per_service(client: LifespanClient) -> None:
+    for _ in range(3):
+        await client.get("/articles/x")
+    await client.get("/processing/x")
+
+    stats = (await client.get("/api/stats")).json()
+
+    assert set(stats) == {"articles", "processing"}
+    assert stats["articles"]["count"] == 3
+    assert stats["processing"]["count"] == 1
+    for service in stats.values():
+        assert 0 <= service["p50_ms"] <= service["p95_ms"] <= service["p99_ms"]
+
+
+@pytest.mark.parametrize(("fraction", "expected"), [(0.5, 50.0), (0.95, 95.0), (0.99, 99.0), (0.0, 1.0), (1.0, 100.0)])
+def test_percentile_is_nearest_rank(fraction: float, expected: float) -> None:
+    values = [float(v) for v in range(1, 101)]
+
+    assert percentile(values, fraction) == expected

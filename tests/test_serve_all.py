@@ -1,0 +1,134 @@
+"""`hatch run serve` (tests/serve_all.py): the whole system up, used through the gateway, stopped."""
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from tests.serve_all import SERVICES
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = Path(__file__).with_name("serve_all.py")
+STARTUP = 90.0  # five interpreters importing FastAPI at once on two cores
+
+
+def free_base_port() -> int:
+    """A port with len(SERVICES) free ports from it on."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base: int = probe.getsockname()[1]
+        if base + len(SERVICES) < 65536 and all(is_free(base + i) for i in range(len(SERVICES))):
+            return base
+    raise AssertionError("no run of free ports found")
+
+
+def nobody_listens(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class Output:
+    """The script's output, read on a thread so each wait has a deadline."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stdout is not None
+        self.reader = threading.Thread(target=self._pump, args=(process.stdout,), daemon=True)
+        self.reader.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not printed within {timeout}s; output so far:\n{''.join(self.seen)}")
+
+
+@contextmanager
+def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output, int]]:
+    base = free_base_port()
+    command = [sys.executable, str(SCRIPT), "--base-port", str(base), "--data-dir", str(tmp_path)]
+    # The `with` closes the pipe when the process is gone; the `finally` makes sure it goes.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        output = Output(process)
+        try:
+            yield process, output, base
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
+            output.reader.join(timeout=5)  # at end of output: the pipe is not closed under it
+
+
+def test_the_system_serves_through_the_gateway_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    with serving(tmp_path) as (process, output, base):
+        output.wait_for("all services answer", STARTUP)
+        pids = [int(line.rsplit("pid", 1)[1]) for line in output.seen if " pid " in line]
+        gateway = f"http://127.0.0.1:{base}"
+        with httpx.Client(base_url=gateway, timeout=10) as http:
+            health = http.get("/health")
+            assert health.status_code == 200, health.text
+            assert set(health.json()["dependencies"].values()) == {"ok"}
+
+            created = http.post("/processing/api/articles/", json={"title": "Hi", "content": "One. Two."})
+            assert created.status_code == 201
+            article = created.json()["id"]
+            assert http.post(f"/processing/api/articles/{article}/process").status_code == 202
+            deadline = time.monotonic() + 10
+            while (status := http.get(f"/processing/api/articles/{article}").json()["status"]) != "processed":
+                assert time.monotonic() < deadline, f"still {status}"
+                time.sleep(0.05)
+            assert http.get("/articles/api/articles/").status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{base + SERVICES.index('chat')}/health").status_code == 200
+
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=30) == 0
+    assert len(pids) == len(SERVICES)
+    assert all(nobody_listens(base + i) for i in range(len(SERVICES)))
+    assert (tmp_path / "processing" / "processing.db").is_file()  # each service in its own folder
+
+
+def test_when_one_service_dies_the_others_are_stopped_and_it_is_named(tmp_path: Path) -> None:
+    with serving(tmp_path) as (process, output, base):
+        output.wait_for("all services answer", STARTUP)
+        events = next(line for line in output.seen if line.startswith("events"))
+        pid = int(events.rsplit("pid", 1)[1])
+
+        os.kill(pid, signal.SIGKILL)
+
+        output.wait_for("events exited", 10)
+        assert process.wait(timeout=30) == 1
+    assert all(nobody_listens(base + i) for i in range(len(SERVICES)))
