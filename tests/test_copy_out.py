@@ -1,0 +1,47 @@
+"""Each service, copied out with the kit into an empty folder, installs and passes its tests there.
+
+This is the promise of every service README's "Copy it out": the folder plus `shared/`, a fresh
+virtual environment, `pip install -e ./shared -e './<service>[test]'`, `pytest`. uv does the
+installing (the same resolver Hatch uses here, and fast with its cache); nothing of the
+monorepo is on the path.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_layout import ROOT, SERVICES
+
+pytestmark = pytest.mark.slow
+
+# What a developer's checkout may hold that a copy would not: caches, databases, coverage.
+LEFT_BEHIND = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", "*.db-journal", ".coverage*", "htmlcov")
+
+
+def run(command: list[str | Path], cwd: Path, timeout: float) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HATCH_", "VIRTUAL_ENV", "PYTHON"))}
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_a_copied_service_installs_and_passes_its_tests(service: Path, tmp_path: Path) -> None:
+    uv = shutil.which("uv")
+    assert uv is not None, "uv is not installed in this environment (hatch.toml: the default environment)"
+    project = tmp_path / "project"
+    shutil.copytree(service, project / service.name, ignore=LEFT_BEHIND)
+    shutil.copytree(ROOT / "shared", project / "shared", ignore=LEFT_BEHIND)
+    python = tmp_path / "venv" / "bin" / "python"
+
+    run([uv, "venv", "--quiet", "--python", sys.executable, tmp_path / "venv"], project, timeout=60)
+    run(
+        [uv, "pip", "install", "--quiet", "--python", python, "-e", "./shared", "-e", f"./{service.name}[test]"],
+        project,
+        timeout=300,
+    )
+    run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], project / service.name, timeout=300)
