@@ -2,55 +2,33 @@
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from fastapi_testkit import create_token, eventually
+from fastapi_testkit import create_token
+from fastapi_testkit.process import served_module
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """The service on its embedded defaults, its port from PORT, run in an empty folder."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLES_")} | {"PORT": str(port)}
-    log = tmp_path / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "articles"], cwd=tmp_path, env=env, stderr=output)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            # uvicorn shuts down gracefully, then re-raises SIGTERM, so the exit status is -SIGTERM.
-            assert process.wait(timeout=10) == -signal.SIGTERM
-    assert "Application shutdown complete" in log.read_text()  # the lifespan closed its pools
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLES_")}
+    with served_module("articles", tmp_path, env=env) as server:
+        yield server.url
+    # uvicorn shuts down gracefully, then re-raises SIGTERM, so the exit status is -SIGTERM.
+    assert server.process.returncode == -signal.SIGTERM
+    assert "Application shutdown complete" in server.log  # the lifespan closed its pools
     assert (tmp_path / "articles.db").is_file()  # the embedded default: a SQLite file where it ran
 
 
 async def test_the_served_app_answers_a_real_client(served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=5) as http:
-
-        async def healthy() -> bool:
-            try:
-                return bool((await http.get("/health")).json() == {"status": "ok"})
-            except httpx.TransportError:
-                return False
-
-        await eventually(healthy, timeout=15, message="the server never answered /health")
+        assert (await http.get("/health")).json() == {"status": "ok"}
         # The default secret, as someone trying the service locally would use it.
         token = create_token("alice", "change-me-in-production-a-32-byte-key")
         created = await http.post(

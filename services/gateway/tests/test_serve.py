@@ -1,9 +1,44 @@
-"""`python -m gateway` (what `hatch run gateway:serve` runs). The whole system is started and
-used through the gateway by the repository's tests/test_serve_all.py."""
+"""`python -m gateway` (what `hatch run gateway:serve` runs): the real process, a real client.
 
+The whole system is started and used through the gateway by the repository's
+tests/test_serve_all.py; alone, the gateway's own pools work and its upstreams are missing.
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
 import pytest
 
+from fastapi_testkit.process import free_port, served_module
 from gateway import __main__
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env |= {f"GATEWAY_{name}_URL": nowhere for name in ("ARTICLES", "EVENTS", "PROCESSING")}
+
+    with served_module("gateway", tmp_path, env=env) as server:
+        health = httpx.get(f"{server.url}/health", timeout=10)
+        proxied = httpx.get(f"{server.url}/articles/api/articles/", timeout=10)
+
+    assert health.status_code == 503
+    assert health.json()["dependencies"] == {
+        "articles": "unreachable: ConnectError",
+        "events": "unreachable: ConnectError",
+        "processing": "unreachable: ConnectError",
+        "redis": "ok",  # the embedded fakeredis
+        "database": "ok",  # the embedded SQLite file
+    }
+    assert proxied.status_code == 502
+    assert proxied.json()["service"] == "articles"
+    assert server.process.returncode == -signal.SIGTERM
+    assert "Application shutdown complete" in server.log
+    assert (tmp_path / "gateway.db").is_file()
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
