@@ -12,7 +12,9 @@ that runs in the test's own event loop. Used directly it has three traps, each h
   pytest-asyncio runs a fixture's set-up and teardown in different tasks. Build the connector in
   a plain fixture if you like (it enters nothing), and enter `connect(...)` inside the test.
 - **Receives wait forever by default**, so a broadcast that never comes hangs the test until the
-  run's timeout. `WebSocketSession` gives every receive a deadline.
+  run's timeout. `WebSocketSession` gives every receive a deadline. Starlette's `TestClient`
+  sessions have the same trap and no timeout parameter at all: `receive_text_sync` reads from
+  one with a deadline.
 
 It also runs nothing of the app's lifespan: pass the state of a lifespan that is already
 running (`state=client.state` from the kit's `client` fixture), so that HTTP requests and
@@ -21,13 +23,19 @@ WebSockets in one test share the same resources.
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx
 import wsproto.events
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    # Only for the annotation: importing starlette.testclient warns (it moves to httpx2), and
+    # a suite that never uses TestClient should not have to silence that.
+    from starlette.testclient import WebSocketTestSession
 
 DEFAULT_RECEIVE_TIMEOUT = 5.0
 DEFAULT_HANDSHAKE_TIMEOUT = 5.0
@@ -43,7 +51,7 @@ class WebSocketSession(AsyncWebSocketSession):
 
     receive_timeout: float = DEFAULT_RECEIVE_TIMEOUT
 
-    async def receive(self, timeout: float | None = None) -> wsproto.events.Event:
+    async def receive(self, timeout: float | None = None) -> wsproto.events.Event:  # noqa: ASYNC109 (httpx-ws signature)
         deadline = self.receive_timeout if timeout is None else timeout
         try:
             return await super().receive(deadline)
@@ -64,9 +72,17 @@ def with_state(app: ASGIApp, state: Mapping[str, Any]) -> ASGIApp:
     return app_with_state
 
 
-def _only_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The one exception in `group`, or None if it holds several."""
-    return group.exceptions[0] if len(group.exceptions) == 1 else None
+def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception inside `group` and the groups nested in it, or None if there are several.
+
+    httpx-ws nests two task groups, so an exception from the test's block arrives two deep.
+    """
+    sole: BaseException = group
+    while isinstance(sole, BaseExceptionGroup):
+        if len(sole.exceptions) != 1:
+            return None
+        sole = sole.exceptions[0]
+    return sole
 
 
 class WebSocketConnector:
@@ -115,7 +131,30 @@ class WebSocketConnector:
                 session.receive_timeout = self.receive_timeout
                 yield session
         except BaseExceptionGroup as group:
-            only = _only_exception(group)
-            if only is None:
+            sole = _sole_exception(group)
+            if sole is None:
                 raise
-            raise only from only.__cause__
+            raise sole from sole.__cause__
+
+
+def receive_text_sync(session: "WebSocketTestSession", timeout: float = DEFAULT_RECEIVE_TIMEOUT) -> str:
+    """`session.receive_text()` for a Starlette `TestClient` session, giving up after `timeout` seconds.
+
+    Raises `TimeoutError` when nothing arrives in time, and `starlette.websockets.WebSocketDisconnect`
+    (with the server's code) when the server closes, as `receive_text()` does.
+    """
+
+    async def receive() -> Message:
+        try:
+            with anyio.fail_after(timeout):
+                # The session's own receive is this same call without the deadline. `_send_rx`
+                # is private to Starlette (unchanged through 1.x): if it moves, this is the line.
+                message: Message = await session._send_rx.receive()
+                return message
+        except TimeoutError:
+            raise TimeoutError(f"nothing received on the WebSocket within {timeout}s") from None
+
+    message = session.portal.call(receive)
+    session._raise_on_close(message)
+    text: str = message["text"]
+    return text

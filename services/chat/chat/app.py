@@ -1,0 +1,45 @@
+"""The app factory and its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from fastapi import FastAPI
+
+from chat.fanout import FanOut, open_fanout
+from chat.groups import Groups
+from chat.history import History, open_history
+from chat.routes import router
+from chat.settings import Settings
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request and WebSocket, as `connection.state.<key>`."""
+
+    settings: Settings
+    rooms: Groups  # room id -> the members connected to this instance
+    inboxes: Groups  # user id -> that user's notification sockets on this instance
+    fanout: FanOut
+    history: History
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings; `None` reads the environment."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        # Created here, not at import time: each app (and each test's app) gets its own rooms,
+        # clients and listener task, bound to the event loop that serves it.
+        rooms = Groups()
+        async with open_history(settings.mongo_url) as history, open_fanout(settings.redis_url, rooms) as fanout:
+            yield {"settings": settings, "rooms": rooms, "inboxes": Groups(), "fanout": fanout, "history": history}
+
+    app = FastAPI(title="Chat", lifespan=lifespan)
+    app.include_router(router)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,68 @@
+"""What routes ask for: the lifespan's objects, and the caller.
+
+Each reads what the lifespan created from the connection's state, so tests can swap any of them
+with `app.dependency_overrides`. `HTTPConnection`, not `Request`, so that WebSocket routes can
+use them too.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.requests import HTTPConnection
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from chat.auth import AuthenticationError, User, authenticate
+from chat.fanout import FanOut
+from chat.groups import Groups
+from chat.history import History
+from chat.settings import Settings
+
+# auto_error=False: FastAPI's own error would not carry our message; we raise the 401 ourselves.
+bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings(connection: HTTPConnection) -> Settings:
+    settings: Settings = connection.state.settings
+    return settings
+
+
+def get_rooms(connection: HTTPConnection) -> Groups:
+    rooms: Groups = connection.state.rooms
+    return rooms
+
+
+def get_inboxes(connection: HTTPConnection) -> Groups:
+    inboxes: Groups = connection.state.inboxes
+    return inboxes
+
+
+def get_fanout(connection: HTTPConnection) -> FanOut:
+    fanout: FanOut = connection.state.fanout
+    return fanout
+
+
+def get_history(connection: HTTPConnection) -> History:
+    history: History = connection.state.history
+    return history
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RoomsDep = Annotated[Groups, Depends(get_rooms)]
+InboxesDep = Annotated[Groups, Depends(get_inboxes)]
+FanOutDep = Annotated[FanOut, Depends(get_fanout)]
+HistoryDep = Annotated[History, Depends(get_history)]
+
+
+def get_current_user(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> User:
+    """The caller named by a valid `Authorization: Bearer <JWT>`; a 401 otherwise."""
+    try:
+        return authenticate(None if credentials is None else credentials.credentials, settings.jwt_secret)
+    except AuthenticationError as error:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, detail=f"Not authenticated: {error}", headers={"WWW-Authenticate": "Bearer"}
+        ) from error
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,0 +1,80 @@
+"""Chat history in MongoDB. The only module that knows the driver.
+
+It uses motor, with mongomock-motor standing in when no server is configured. motor is
+deprecated in favour of PyMongo's async API (`pymongo.AsyncMongoClient`); this file is all that
+changes to switch (README: "Switching to PyMongo's async API").
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import ASCENDING, DESCENDING
+from pymongo.uri_parser import parse_uri
+
+DEFAULT_DATABASE = "chat"
+COLLECTION = "messages"
+NEWEST_FIRST = [("sent_at", DESCENDING), ("_id", DESCENDING)]
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    room_id: str
+    text: str
+    sent_at: datetime
+
+
+def _now() -> datetime:
+    # BSON dates hold milliseconds: cut the rest here, so what a test reads back is the same
+    # from mongomock and from a real server.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class History:
+    """The messages of every room, in one collection."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    async def add(self, room_id: str, text: str) -> StoredMessage:
+        message = StoredMessage(room_id=room_id, text=text, sent_at=_now())
+        await self.collection.insert_one({"room_id": room_id, "text": text, "sent_at": message.sent_at})
+        return message
+
+    async def latest(self, room_id: str, limit: int) -> list[StoredMessage]:
+        """The room's `limit` newest messages, oldest first.
+
+        Two messages stored in the same millisecond keep their order by `_id`, which the driver
+        generates in increasing order.
+        """
+        cursor = self.collection.find({"room_id": room_id}).sort(NEWEST_FIRST).limit(limit)
+        documents = await cursor.to_list(length=limit)
+        return [StoredMessage(room_id=d["room_id"], text=d["text"], sent_at=d["sent_at"]) for d in reversed(documents)]
+
+
+@asynccontextmanager
+async def open_history(mongo_url: str | None) -> AsyncIterator[History]:
+    """The history on the server at `mongo_url`, or in memory (mongomock-motor) when it is None.
+
+    The database is the URL's path ("chat" if it has none). `tz_aware`: dates come back in UTC,
+    not naive.
+    """
+    client: Any
+    if mongo_url is None:
+        from mongomock_motor import AsyncMongoMockClient
+
+        client, database = AsyncMongoMockClient(tz_aware=True), DEFAULT_DATABASE
+    else:
+        client, database = AsyncIOMotorClient(mongo_url, tz_aware=True), parse_uri(mongo_url)["database"]
+    try:
+        # client[name], not client.get_default_database(): mongomock-motor does not wrap the
+        # latter, which hands back a synchronous mongomock database.
+        collection = client[database or DEFAULT_DATABASE][COLLECTION]
+        await collection.create_index([("room_id", ASCENDING), *NEWEST_FIRST])
+        yield History(collection)
+    finally:
+        client.close()

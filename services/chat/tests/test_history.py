@@ -1,0 +1,88 @@
+"""History in MongoDB (mongomock-motor by default): stored, returned latest-first-limited, oldest first."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chat.history import History
+from fastapi_testkit import LifespanClient
+from fastapi_testkit.websocket import WebSocketConnector
+
+pytestmark = pytest.mark.websocket
+
+
+async def send_all(ws: WebSocketConnector, room_id: str, texts: list[str]) -> None:
+    """Send `texts` to the room, each seen broadcast (so stored) before the next is sent."""
+    async with ws.connect(f"/ws/chat/{room_id}") as session:
+        for text in texts:
+            await session.send_text(text)
+            assert await session.receive_text() == f"Room {room_id}: {text}"
+
+
+async def test_every_message_is_stored_with_its_room_and_time(ws: WebSocketConnector, client: LifespanClient) -> None:
+    before = datetime.now(UTC)
+    await send_all(ws, "lobby", ["hello", "world"])
+
+    response = await client.get("/api/rooms/lobby/messages")
+
+    assert response.status_code == 200
+    messages = response.json()
+    assert [(m["room_id"], m["text"]) for m in messages] == [("lobby", "hello"), ("lobby", "world")]
+    for message in messages:
+        sent_at = datetime.fromisoformat(message["sent_at"])
+        assert before - timedelta(milliseconds=1) <= sent_at <= datetime.now(UTC)  # BSON keeps milliseconds
+
+
+async def test_the_latest_messages_come_oldest_first(ws: WebSocketConnector, client: LifespanClient) -> None:
+    await send_all(ws, "lobby", [f"m{i}" for i in range(8)])
+
+    response = await client.get("/api/rooms/lobby/messages", params={"limit": 3})
+
+    assert [m["text"] for m in response.json()] == ["m5", "m6", "m7"]
+
+
+async def test_rooms_have_their_own_history(ws: WebSocketConnector, client: LifespanClient) -> None:
+    await send_all(ws, "red", ["r"])
+    await send_all(ws, "blue", ["b"])
+
+    assert [m["text"] for m in (await client.get("/api/rooms/red/messages")).json()] == ["r"]
+    assert (await client.get("/api/rooms/green/messages")).json() == []
+
+
+async def test_the_default_limit_is_50_and_the_most_is_200(client: LifespanClient) -> None:
+    history: History = client.state["history"]
+    for i in range(210):  # straight into the store: 210 broadcasts would only slow the test
+        await history.add("lobby", f"m{i}")
+
+    default = (await client.get("/api/rooms/lobby/messages")).json()
+    most = (await client.get("/api/rooms/lobby/messages", params={"limit": 200})).json()
+
+    assert [m["text"] for m in default] == [f"m{i}" for i in range(160, 210)]
+    assert [m["text"] for m in most] == [f"m{i}" for i in range(10, 210)]
+
+
+async def test_messages_of_one_millisecond_keep_their_order(client: LifespanClient) -> None:
+    history: History = client.state["history"]
+    for i in range(20):  # many land in the same millisecond; _id breaks the tie
+        await history.add("lobby", f"m{i}")
+
+    stored = await history.latest("lobby", 20)
+
+    assert [m.text for m in stored] == [f"m{i}" for i in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        pytest.param("/api/rooms/lobby/messages?limit=0", "limit", id="limit-0"),
+        pytest.param("/api/rooms/lobby/messages?limit=201", "limit", id="limit-201"),
+        pytest.param("/api/rooms/lobby/messages?limit=ten", "limit", id="limit-not-a-number"),
+        pytest.param(f"/api/rooms/{'a' * 65}/messages", "room_id", id="room-id-too-long"),
+        pytest.param("/api/rooms/a.b/messages", "room_id", id="room-id-with-a-dot"),
+    ],
+)
+async def test_bad_history_queries_are_a_422_naming_the_field(client: LifespanClient, path: str, field: str) -> None:
+    response = await client.get(path)
+
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["detail"]] == [field]

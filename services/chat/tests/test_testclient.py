@@ -1,0 +1,76 @@
+"""The article's five TestClient tests, corrected.
+
+Starlette's `TestClient` runs the app in a thread of its own, and these tests are synchronous:
+the article's "easier" way, which still works. What changed from the article:
+
+- each receive has a deadline (`receive_text_sync`): TestClient's own `receive_text()` waits
+  forever, so a broadcast that never comes would hang the test instead of failing it;
+- the messages are compared whole (`==`), not with `in`, which an echo of anything would pass;
+- the rejected token asserts the close code, 4001, not `pytest.raises(Exception)`, which passes
+  on any error at all (a typo in the URL, a crashed app);
+- the accepted token asserts the answer, `pong`, not `is not None`, which nothing can fail.
+"""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from fastapi_testkit.websocket import receive_text_sync
+
+from .conftest import token
+
+pytestmark = pytest.mark.websocket
+
+
+def test_websocket_echo(app: FastAPI) -> None:
+    with TestClient(app) as client, client.websocket_connect("/ws/chat/room1") as ws:
+        ws.send_text("Hello")
+        assert receive_text_sync(ws) == "Room room1: Hello"
+
+
+def test_websocket_multiple_messages(app: FastAPI) -> None:
+    with TestClient(app) as client, client.websocket_connect("/ws/chat/general") as ws:
+        for i in range(3):
+            ws.send_text(f"Message {i}")
+            assert receive_text_sync(ws) == f"Room general: Message {i}"
+
+
+def test_websocket_disconnect_handled(app: FastAPI) -> None:
+    """The server handles a disconnect cleanly: the next connection to the room works."""
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws/chat/room2") as ws:
+            ws.send_text("First message")
+            assert receive_text_sync(ws) == "Room room2: First message"
+        with client.websocket_connect("/ws/chat/room2") as ws:
+            ws.send_text("After disconnect")
+            assert receive_text_sync(ws) == "Room room2: After disconnect"
+
+
+@pytest.mark.auth
+def test_websocket_requires_valid_token(app: FastAPI) -> None:
+    # The server closes before accepting; TestClient raises on entering the block.
+    with (
+        TestClient(app) as client,
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws/notifications?token=invalid"),
+    ):
+        pass  # pragma: no cover (never entered)
+
+    assert closed.value.code == 4001
+
+
+@pytest.mark.auth
+def test_websocket_valid_token_accepted(app: FastAPI) -> None:
+    with TestClient(app) as client, client.websocket_connect(f"/ws/notifications?token={token(user_id='1')}") as ws:
+        ws.send_text("ping")
+        assert receive_text_sync(ws) == "pong"
+
+
+def test_a_receive_that_gets_nothing_fails_instead_of_hanging(app: FastAPI) -> None:
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/ws/chat/quiet") as ws,
+        pytest.raises(TimeoutError, match=r"within 0\.2s"),
+    ):
+        receive_text_sync(ws, timeout=0.2)
