@@ -1,0 +1,51 @@
+"""The app factory and its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from fastapi import FastAPI
+
+from events import errors
+from events.routes import router
+from events.settings import Settings
+from events.streams import TopicStreams, create_redis
+from events.subscribers import Subscribers
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request, as `request.state.<key>`."""
+
+    settings: Settings
+    streams: TopicStreams
+    subscribers: Subscribers
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings; `None` reads the environment."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        # Created here, not at import time: each app (and each test's app) gets its own
+        # connection pool, bound to the event loop that serves it.
+        redis = create_redis(settings.redis_url)
+        try:
+            yield {
+                "settings": settings,
+                "streams": TopicStreams(redis, max_length=settings.stream_max_length),
+                "subscribers": Subscribers(),
+            }
+        finally:
+            await redis.aclose()
+
+    app = FastAPI(title="Events", lifespan=lifespan)
+    app.include_router(router)
+
+    errors.install(app)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,75 @@
+"""What routes ask for: the streams, the subscriber count, a subscription's starting point.
+
+Each reads what the lifespan created from `request.state`, so tests can swap any of them with
+`app.dependency_overrides`.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Query, Request
+
+from events.schemas import EventId, Topic
+from events.settings import Settings
+from events.streams import TopicStreams
+from events.subscribers import Subscribers
+
+TopicPath = Annotated[Topic, Path(description="1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'")]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.state.settings
+    return settings
+
+
+def get_streams(request: Request) -> TopicStreams:
+    streams: TopicStreams = request.state.streams
+    return streams
+
+
+def get_subscribers(request: Request) -> Subscribers:
+    subscribers: Subscribers = request.state.subscribers
+    return subscribers
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StreamsDep = Annotated[TopicStreams, Depends(get_streams)]
+SubscribersDep = Annotated[Subscribers, Depends(get_subscribers)]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A stream's topic and the id it reads after: the client's Last-Event-ID, else the newest."""
+
+    topic: str
+    after: str
+
+
+async def open_subscription(
+    topic: TopicPath,
+    streams: StreamsDep,
+    subscribers: SubscribersDep,
+    last_event_id_header: Annotated[
+        EventId | None, Header(alias="Last-Event-ID", description="what a browser sends when it reconnects")
+    ] = None,
+    last_event_id: Annotated[
+        EventId | None, Query(description="for a first connection, which cannot set headers (EventSource)")
+    ] = None,
+) -> AsyncIterator[Subscription]:
+    """Fix where the stream starts, and count it as open until its request has ended.
+
+    A dependency, not the top of the generator: dependencies run before the response starts,
+    so once a client has the response headers, every event published afterwards is its to
+    receive (a test can subscribe, then publish, without a race). And FastAPI runs this
+    clean-up after it has stopped the generator's task, also when the client went away.
+
+    The header wins over the query parameter: a browser that reconnects keeps the URL it
+    started with, and its header carries the newer position.
+    """
+    after = last_event_id_header or last_event_id or await streams.last_id(topic)
+    with subscribers.track(topic):
+        yield Subscription(topic=topic, after=after)
+
+
+SubscriptionDep = Annotated[Subscription, Depends(open_subscription)]

@@ -1,0 +1,78 @@
+"""The demo stream, publishing, the live topic stream, and what a topic holds."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, status
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from events.dependencies import SettingsDep, StreamsDep, SubscribersDep, SubscriptionDep, TopicPath
+from events.schemas import EventIn, Published, TopicInfo, to_json
+
+logger = logging.getLogger(__name__)
+
+KEEPALIVE_COMMENT = "keep-alive"
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/events/{topic}", response_class=EventSourceResponse, tags=["demo"])
+async def demo_events(topic: TopicPath) -> AsyncIterator[ServerSentEvent]:
+    """The article's finite stream: five events, `data: Event {i} for {topic}`, then the end.
+
+    `raw_data`, because FastAPI sends `data` as JSON, which would put the text in quotes.
+    """
+    for i in range(5):
+        yield ServerSentEvent(raw_data=f"Event {i} for {topic}")
+        await asyncio.sleep(0.01)  # as in the article: the events are spread out in time
+
+
+@router.post("/topics/{topic}/events", status_code=status.HTTP_201_CREATED, tags=["topics"])
+async def publish_event(topic: TopicPath, body: EventIn, streams: StreamsDep) -> Published:
+    """Append an event to the topic; every open stream of the topic receives it."""
+    return Published(id=await streams.publish(topic, body.event, to_json(body.data)))
+
+
+@router.get("/topics/{topic}/stream", response_class=EventSourceResponse, tags=["topics"])
+async def stream_topic(
+    subscription: SubscriptionDep, streams: StreamsDep, settings: SettingsDep
+) -> AsyncIterator[ServerSentEvent]:
+    """The events after Last-Event-ID (header, or `last_event_id`), then each new one as it is published.
+
+    Endless; a comment line keeps an idle connection open every `keepalive_interval` seconds.
+    FastAPI has keep-alive pings of its own, but at a fixed, process-wide 15 s; ours come from
+    settings, per app, so a test can ask for them every few milliseconds.
+
+    When the client goes away, FastAPI cancels the task running this generator: the blocked
+    XREAD is abandoned (redis-py closes that connection) and `open_subscription` uncounts us.
+    """
+    after = subscription.after
+    while True:
+        try:
+            events = await streams.read(subscription.topic, after, block=settings.keepalive_interval)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            # End the stream cleanly rather than with a broken response; an EventSource
+            # reconnects by itself, with Last-Event-ID, and carries on where it stopped.
+            logger.warning("ending the stream of %r: Redis is unavailable (%s)", subscription.topic, error)
+            return
+        if not events:
+            yield ServerSentEvent(comment=KEEPALIVE_COMMENT)
+        for event in events:
+            # raw_data: the stored text already is the JSON to send.
+            yield ServerSentEvent(id=event.id, event=event.name, raw_data=event.data)
+            after = event.id
+
+
+@router.get("/topics/{topic}", tags=["topics"])
+async def topic_info(topic: TopicPath, streams: StreamsDep, subscribers: SubscribersDep) -> TopicInfo:
+    """How many events the topic keeps, the newest id, and how many streams are open on it here."""
+    last_id = await streams.last_id(topic)
+    return TopicInfo(
+        topic=topic,
+        length=await streams.length(topic),
+        last_event_id=None if last_id == "0-0" else last_id,
+        subscribers=subscribers.count(topic),
+    )

@@ -1,0 +1,83 @@
+"""Events kept per topic in a Redis Stream: append with a cap, read after an id, block for new ones."""
+
+from dataclasses import dataclass
+from typing import cast
+
+from redis.asyncio import Redis
+
+# The id Redis gives a stream before its first entry; reading after it reads everything.
+BEGINNING = "0-0"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One entry of a topic's stream. `data` is JSON text, stored as the publisher sent it."""
+
+    id: str
+    name: str
+    data: str
+
+
+class TopicStreams:
+    """One Redis Stream per topic, capped at `max_length` entries.
+
+    Stream ids (`<milliseconds>-<sequence>`) are the SSE event ids: a reconnecting client's
+    Last-Event-ID is exactly where XREAD has to carry on.
+    """
+
+    def __init__(self, redis: Redis, *, max_length: int) -> None:
+        self.redis = redis
+        self.max_length = max_length
+
+    @staticmethod
+    def key(topic: str) -> str:
+        return f"events:{topic}"
+
+    async def publish(self, topic: str, name: str, data: str) -> str:
+        """Append an event and return its id. The oldest entries beyond the cap are dropped.
+
+        Exact trimming (`approximate=False`), not Redis' cheaper `~`: the cap is a promise
+        about what a client can replay, and tests check it to the entry.
+        """
+        event_id = await self.redis.xadd(
+            self.key(topic), {"event": name, "data": data}, maxlen=self.max_length, approximate=False
+        )
+        return cast(str, event_id)  # decode_responses (create_redis): replies are text, not bytes
+
+    async def last_id(self, topic: str) -> str:
+        """The id of the newest event, or `BEGINNING` for a topic with none (or unknown)."""
+        newest = await self.redis.xrevrange(self.key(topic), count=1)
+        return str(newest[0][0]) if newest else BEGINNING
+
+    async def length(self, topic: str) -> int:
+        length: int = await self.redis.xlen(self.key(topic))
+        return length
+
+    async def read(self, topic: str, after: str, *, block: float, count: int = 100) -> list[StoredEvent]:
+        """Up to `count` events after the id `after`, oldest first.
+
+        Returns at once if there are any; otherwise waits up to `block` seconds for the next
+        one (XREAD BLOCK) and returns an empty list if none came.
+        """
+        reply = cast(
+            list[tuple[str, list[tuple[str, dict[str, str]]]]],
+            await self.redis.xread({self.key(topic): after}, count=count, block=max(1, round(block * 1000))),
+        )
+        if not reply:
+            return []
+        [(_key, entries)] = reply
+        return [StoredEvent(id=entry_id, name=fields["event"], data=fields["data"]) for entry_id, fields in entries]
+
+
+def create_redis(url: str | None) -> Redis:
+    """A client for the server at `url`, or an in-process fakeredis when no URL is set.
+
+    The fake gets a server of its own: fakeredis shares one server between all clients with
+    the same host and port, which would leak streams between app instances (and tests).
+    Responses are decoded: ids, names and JSON are text.
+    """
+    if url is not None:
+        return Redis.from_url(url, decode_responses=True)
+    from fakeredis import FakeAsyncRedis, FakeServer
+
+    return FakeAsyncRedis(server=FakeServer(), decode_responses=True)

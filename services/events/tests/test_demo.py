@@ -1,0 +1,49 @@
+"""The article's finite SSE demo, `GET /api/events/{topic}`: five events, then the end.
+
+A finite stream completes, so the in-process client (httpx's ASGITransport, which returns a
+response only once it is complete) can read it whole. Endless streams cannot be read that
+way: see test_stream.py.
+"""
+
+import asyncio
+
+import pytest
+from httpx_sse import aconnect_sse
+
+from fastapi_testkit import LifespanClient
+from fastapi_testkit.sse import sse_stream
+
+pytestmark = pytest.mark.sse
+
+EXPECTED = [f"Event {i} for news" for i in range(5)]
+
+
+async def test_the_articles_sse_test_corrected(client: LifespanClient) -> None:
+    """The article's test, on today's client, asserting the whole stream instead of two substrings.
+
+    `"Event 4 for news" in content` also passes for a stream that repeats, reorders or drops
+    the events between; the exact body does not.
+    """
+    response = await client.get("/api/events/news", headers={"Accept": "text/event-stream"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text == "".join(f"data: {text}\n\n" for text in EXPECTED)
+
+
+async def test_the_demo_parsed_with_httpx_sse(client: LifespanClient) -> None:
+    """httpx-sse parses the frames, as a browser's EventSource would; the whole read has a deadline."""
+    async with asyncio.timeout(5), aconnect_sse(client, "GET", "/api/events/news") as source:
+        events = [event async for event in source.aiter_sse()]
+
+    assert [event.data for event in events] == EXPECTED
+    assert {event.event for event in events} == {"message"}  # no `event:` field: the default type
+    assert {event.id for event in events} == {""}  # the demo sends no ids: it cannot be resumed
+
+
+async def test_the_demo_read_with_the_kits_helper(client: LifespanClient) -> None:
+    """The same through the kit: a 200 event stream is checked, and every read has a deadline."""
+    async with sse_stream(client, "/api/events/sports") as stream:
+        events = await stream.remaining()
+
+    assert [event.data for event in events] == [f"Event {i} for sports" for i in range(5)]
