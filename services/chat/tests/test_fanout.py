@@ -41,45 +41,60 @@ async def instance(redis_url: str, mongo_url: str | None) -> AsyncIterator[tuple
 async def test_a_message_sent_on_one_instance_reaches_members_on_both(
     shared_redis_url: str, mongo_url: str | None
 ) -> None:
-    async with instance(shared_redis_url, mongo_url) as (_, one), instance(shared_redis_url, mongo_url) as (_, two):
-        async with one.connect("/ws/chat/lobby") as alice, two.connect("/ws/chat/lobby") as bob:
-            await alice.send_text("hello from one")
-            assert await bob.receive_text() == "Room lobby: hello from one"
-            assert await alice.receive_text() == "Room lobby: hello from one"
-            await bob.send_text("hello from two")
-            assert await alice.receive_text() == "Room lobby: hello from two"
-            assert await bob.receive_text() == "Room lobby: hello from two"
+    async with (
+        instance(shared_redis_url, mongo_url) as (_, one),
+        instance(shared_redis_url, mongo_url) as (_, two),
+        one.connect("/ws/chat/lobby") as alice,
+        two.connect("/ws/chat/lobby") as bob,
+    ):
+        await alice.send_text("hello from one")
+        assert await bob.receive_text() == "Room lobby: hello from one"
+        assert await alice.receive_text() == "Room lobby: hello from one"
+        await bob.send_text("hello from two")
+        assert await alice.receive_text() == "Room lobby: hello from two"
+        assert await bob.receive_text() == "Room lobby: hello from two"
 
 
 async def test_rooms_stay_isolated_across_instances(shared_redis_url: str, mongo_url: str | None) -> None:
-    async with instance(shared_redis_url, mongo_url) as (_, one), instance(shared_redis_url, mongo_url) as (_, two):
-        async with one.connect("/ws/chat/red") as red, two.connect("/ws/chat/blue") as blue:
-            await red.send_text("red only")
-            assert await red.receive_text() == "Room red: red only"
-            await blue.send_text("blue only")
-            # Had red's message leaked to blue, it would be first.
-            assert await blue.receive_text() == "Room blue: blue only"
+    async with (
+        instance(shared_redis_url, mongo_url) as (_, one),
+        instance(shared_redis_url, mongo_url) as (_, two),
+        one.connect("/ws/chat/red") as red,
+        two.connect("/ws/chat/blue") as blue,
+    ):
+        await red.send_text("red only")
+        assert await red.receive_text() == "Room red: red only"
+        await blue.send_text("blue only")
+        # Had red's message leaked to blue, it would be first.
+        assert await blue.receive_text() == "Room blue: blue only"
 
 
 async def test_each_instance_counts_its_own_members(shared_redis_url: str, mongo_url: str | None) -> None:
     async with (
         instance(shared_redis_url, mongo_url) as (client_one, one),
         instance(shared_redis_url, mongo_url) as (client_two, two),
+        one.connect("/ws/chat/lobby"),
+        one.connect("/ws/chat/lobby"),
+        two.connect("/ws/chat/lobby"),
     ):
-        async with one.connect("/ws/chat/lobby"), one.connect("/ws/chat/lobby"), two.connect("/ws/chat/lobby"):
-            assert await rooms(client_one) == {"lobby": 2}
-            assert await rooms(client_two) == {"lobby": 1}
+        assert await rooms(client_one) == {"lobby": 2}
+        assert await rooms(client_two) == {"lobby": 1}
 
 
 async def test_apps_on_other_database_numbers_do_not_share_rooms(mongo_url: str | None) -> None:
     """Redis pub/sub ignores database numbers; the channel names carry them, as keys would."""
     server = f"fakeredis://chat-{uuid.uuid4().hex}"
-    async with instance(f"{server}/0", mongo_url) as (_, zero), instance(f"{server}/1", mongo_url) as (_, one):
-        async with zero.connect("/ws/chat/lobby") as on_zero, one.connect("/ws/chat/lobby") as on_one:
-            await on_zero.send_text("database 0")
-            assert await on_zero.receive_text() == "Room lobby: database 0"
-            await on_one.send_text("database 1")
-            assert await on_one.receive_text() == "Room lobby: database 1"
+    async with (
+        instance(f"{server}/0", mongo_url) as (_, zero),
+        instance(f"{server}/1", mongo_url) as (_, one),
+        zero.connect("/ws/chat/lobby") as on_zero,
+        one.connect("/ws/chat/lobby") as on_one,
+    ):
+        await on_zero.send_text("database 0")
+        assert await on_zero.receive_text() == "Room lobby: database 0"
+        # Had database 0's message reached database 1's room, it would come first.
+        await on_one.send_text("database 1")
+        assert await on_one.receive_text() == "Room lobby: database 1"
 
 
 async def test_the_listener_resubscribes_after_losing_redis(
@@ -120,4 +135,3 @@ async def test_an_unreachable_redis_fails_the_startup(mongo_url: str | None) -> 
     with pytest.raises(RedisConnectionError):
         async with lifespan_client(app):
             pass  # pragma: no cover
-

@@ -1,0 +1,56 @@
+"""`python -m chat` (what `hatch run chat:serve` runs): the real process, two real WebSocket clients."""
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from fastapi_testkit.process import ServedProcess, served_module
+
+from .test_live_server import receive
+
+pytestmark = [pytest.mark.slow, pytest.mark.websocket]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[ServedProcess]:
+    """The service on its embedded defaults (rooms in the process, mongomock), its port from PORT."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    with served_module("chat", tmp_path, env=env) as server:
+        yield server
+    # uvicorn shuts down gracefully, then re-raises SIGTERM, so the exit status is -SIGTERM.
+    assert server.process.returncode == -signal.SIGTERM
+    assert "Application shutdown complete" in server.log  # the lifespan closed the history
+
+
+async def test_the_served_app_serves_two_real_clients_in_one_room(served: ServedProcess) -> None:
+    ws_url = served.url.replace("http://", "ws://")
+    async with connect(f"{ws_url}/ws/chat/lobby") as alice, connect(f"{ws_url}/ws/chat/lobby") as bob:
+        await alice.send("hi bob")
+        assert await receive(bob) == "Room lobby: hi bob"
+        assert await receive(alice) == "Room lobby: hi bob"
+        await bob.send("hi alice")
+        assert await receive(alice) == "Room lobby: hi alice"
+        assert await receive(bob) == "Room lobby: hi alice"
+
+    async with httpx.AsyncClient(base_url=served.url, timeout=5) as http:
+        history = (await http.get("/api/rooms/lobby/messages")).json()
+    assert [m["text"] for m in history] == ["hi bob", "hi alice"]
+
+
+def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat import __main__
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("PORT", "9001")
+
+    __main__.main(["--port", "9002"])
+    __main__.main([])
+
+    assert [c["port"] for c in calls] == [9002, 9001]
+    assert calls[0]["factory"] is True
