@@ -1,0 +1,1 @@
+"""Minimal baseline apps: each does its case's work and nothing else."""
