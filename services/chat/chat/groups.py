@@ -21,9 +21,6 @@ class Groups:
         if not members:
             del self._groups[key]
 
-    def count(self, key: str) -> int:
-        return len(self._groups.get(key, ()))
-
     def sizes(self) -> dict[str, int]:
         """Every group that has members now, and how many."""
         return {key: len(members) for key, members in sorted(self._groups.items())}

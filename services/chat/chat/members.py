@@ -48,8 +48,6 @@ class Member:
 
     def offer(self, text: str) -> bool:
         """Queue `text` without waiting; False, and the member marked to be closed, if its queue is full."""
-        if self._fell_behind.is_set():
-            return False
         try:
             self._outbox.put_nowait(text)
         except asyncio.QueueFull:

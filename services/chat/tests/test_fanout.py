@@ -21,7 +21,7 @@ from fastapi_testkit.websocket import WebSocketConnector
 from .conftest import make_settings
 from .test_rooms import rooms
 
-pytestmark = [pytest.mark.websocket, pytest.mark.cache]
+pytestmark = pytest.mark.websocket
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from chat.history import History
 from fastapi_testkit import LifespanClient
 from fastapi_testkit.websocket import WebSocketConnector
 
-pytestmark = pytest.mark.websocket
-
 
 async def send_all(ws: WebSocketConnector, room_id: str, texts: list[str]) -> None:
     """Send `texts` to the room, each seen broadcast (so stored) before the next is sent."""
@@ -19,6 +17,7 @@ async def send_all(ws: WebSocketConnector, room_id: str, texts: list[str]) -> No
             assert await session.receive_text() == f"Room {room_id}: {text}"
 
 
+@pytest.mark.websocket
 async def test_every_message_is_stored_with_its_room_and_time(ws: WebSocketConnector, client: LifespanClient) -> None:
     before = datetime.now(UTC)
     await send_all(ws, "lobby", ["hello", "world"])
@@ -33,6 +32,7 @@ async def test_every_message_is_stored_with_its_room_and_time(ws: WebSocketConne
         assert before - timedelta(milliseconds=1) <= sent_at <= datetime.now(UTC)  # BSON keeps milliseconds
 
 
+@pytest.mark.websocket
 async def test_the_latest_messages_come_oldest_first(ws: WebSocketConnector, client: LifespanClient) -> None:
     await send_all(ws, "lobby", [f"m{i}" for i in range(8)])
 
@@ -41,6 +41,7 @@ async def test_the_latest_messages_come_oldest_first(ws: WebSocketConnector, cli
     assert [m["text"] for m in response.json()] == ["m5", "m6", "m7"]
 
 
+@pytest.mark.websocket
 async def test_rooms_have_their_own_history(ws: WebSocketConnector, client: LifespanClient) -> None:
     await send_all(ws, "red", ["r"])
     await send_all(ws, "blue", ["b"])

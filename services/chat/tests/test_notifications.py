@@ -18,6 +18,7 @@ BAD_TOKENS = [
     pytest.param({"token": create_token("alice", "another-secret-that-is-32-bytes-long")}, id="wrong-signature"),
     pytest.param({"token": token(exp=None)}, id="no-expiry"),
     pytest.param({"token": token(sub=None)}, id="no-subject"),
+    pytest.param({"token": token("x" * 256)}, id="subject-too-long"),
     pytest.param({"token": create_token("alice", SECRET + SECRET, algorithm="HS512")}, id="another-algorithm"),
 ]
 
