@@ -13,7 +13,6 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import ASCENDING, DESCENDING
-from pymongo.uri_parser import parse_uri
 
 DEFAULT_DATABASE = "chat"
 COLLECTION = "messages"
@@ -67,13 +66,15 @@ async def open_history(mongo_url: str | None) -> AsyncIterator[History]:
     if mongo_url is None:
         from mongomock_motor import AsyncMongoMockClient
 
-        client, database = AsyncMongoMockClient(tz_aware=True), DEFAULT_DATABASE
+        client = AsyncMongoMockClient(tz_aware=True)
+        # client[name]: mongomock-motor does not wrap get_default_database(), which would hand
+        # back a synchronous mongomock database.
+        database = client[DEFAULT_DATABASE]
     else:
-        client, database = AsyncIOMotorClient(mongo_url, tz_aware=True), parse_uri(mongo_url)["database"]
+        client = AsyncIOMotorClient(mongo_url, tz_aware=True)
+        database = client.get_default_database(DEFAULT_DATABASE)
     try:
-        # client[name], not client.get_default_database(): mongomock-motor does not wrap the
-        # latter, which hands back a synchronous mongomock database.
-        collection = client[database or DEFAULT_DATABASE][COLLECTION]
+        collection = database[COLLECTION]
         await collection.create_index([("room_id", ASCENDING), *NEWEST_FIRST])
         yield History(collection)
     finally:

@@ -1,12 +1,17 @@
 """History in MongoDB (mongomock-motor by default): stored, returned latest-first-limited, oldest first."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo.errors import ServerSelectionTimeoutError
 
+from chat.app import create_app
 from chat.history import History
-from fastapi_testkit import LifespanClient
+from fastapi_testkit import LifespanClient, lifespan_client
 from fastapi_testkit.websocket import WebSocketConnector
+
+from .conftest import make_settings
 
 
 async def send_all(ws: WebSocketConnector, room_id: str, texts: list[str]) -> None:
@@ -87,3 +92,15 @@ async def test_bad_history_queries_are_a_422_naming_the_field(client: LifespanCl
 
     assert response.status_code == 422
     assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
+
+
+async def test_an_unreachable_mongo_fails_the_startup() -> None:
+    """With CHAT_MONGO_URL set, motor is used; a server that does not answer stops the startup."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(make_settings(None, f"mongodb://127.0.0.1:{port}/chat?serverSelectionTimeoutMS=200"))
+
+    with pytest.raises(ServerSelectionTimeoutError, match=f"127.0.0.1:{port}"):
+        async with lifespan_client(app):
+            pass  # pragma: no cover
