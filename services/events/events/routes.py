@@ -11,6 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from events.dependencies import SettingsDep, StreamsDep, SubscribersDep, SubscriptionDep, TopicPath
 from events.schemas import EventIn, Published, TopicInfo, to_json
+from events.streams import BEGINNING
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,6 @@ async def topic_info(topic: TopicPath, streams: StreamsDep, subscribers: Subscri
     return TopicInfo(
         topic=topic,
         length=await streams.length(topic),
-        last_event_id=None if last_id == "0-0" else last_id,
+        last_event_id=None if last_id == BEGINNING else last_id,
         subscribers=subscribers.count(topic),
     )

@@ -53,7 +53,7 @@ async def test_an_idle_stream_sends_keep_alive_comments_at_the_configured_interv
 async def test_keep_alive_comments_are_not_events(http: httpx.AsyncClient) -> None:
     async with sse_stream(http, "/api/topics/quiet/stream") as stream:
         with pytest.raises(AssertionError, match="no event within"):
-            await stream.next_event(timeout=3 * INTERVAL)  # several comments came meanwhile
+            await stream.next_event(timeout=3 * INTERVAL)  # the time of three keep-alives
         event_id = await publish(http, "quiet", "finally")
         assert (await stream.next_event()).id == event_id
 
