@@ -11,6 +11,9 @@ that runs in the test's own event loop. Used directly it has three traps, each h
   cancel scope in a different task than it was entered in": both hold an anyio task group, and
   pytest-asyncio runs a fixture's set-up and teardown in different tasks. Build the connector in
   a plain fixture if you like (it enters nothing), and enter `connect(...)` inside the test.
+  The same goes for concurrency: `asyncio.gather(stack.enter_async_context(ws.connect(...)))`
+  enters each session in a task of its own and exits it in the test's; to open sessions at
+  once, give each a task that opens, uses and closes it.
 - **Receives wait forever by default**, so a broadcast that never comes hangs the test until the
   run's timeout. `WebSocketSession` gives every receive a deadline. Starlette's `TestClient`
   sessions have the same trap and no timeout parameter at all: `receive_text_sync` reads from
