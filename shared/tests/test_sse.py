@@ -3,22 +3,16 @@
 import asyncio
 import re
 import socket
-import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.testclient import TestClient
 
 from fastapi_testkit import lifespan_client, live_server
 from fastapi_testkit.sse import sse_stream, sse_stream_sync
-
-with warnings.catch_warnings():
-    # Starlette 1.x warns on import that TestClient will move to httpx2 (a UserWarning subclass,
-    # StarletteDeprecationWarning); the kit stays on httpx, which is what users have.
-    warnings.filterwarnings("ignore", message=".*install `httpx2`", category=UserWarning)
-    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.sse
 
