@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -24,6 +25,15 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}"
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The state the app's lifespan yielded, as `client.state` is for the in-process client.
+
+        uvicorn keeps it on its lifespan handler and gives every request a copy of it.
+        """
+        state: dict[str, Any] = self.server.lifespan.state
+        return state
 
 
 async def _serve(server: uvicorn.Server) -> None:

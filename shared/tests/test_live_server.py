@@ -19,6 +19,10 @@ async def test_serves_the_app_with_its_lifespan(app: FastAPI, events: list[str])
     assert events == ["startup", "shutdown"]
 
 
+async def test_the_lifespan_state_reaches_the_test(live_server: LiveServer) -> None:
+    assert live_server.state == {"greeting": "hello"}
+
+
 async def test_listens_on_loopback_on_a_free_port(live_server: LiveServer) -> None:
     assert live_server.host == "127.0.0.1"
     assert live_server.port > 0
