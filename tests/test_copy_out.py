@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fastapi_testkit import Backend
 from tests.test_layout import ROOT, SERVICES
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,7 @@ def run(command: list[str | Path], cwd: Path, timeout: float) -> None:
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
-def test_a_copied_service_installs_and_passes_its_tests(service: Path, tmp_path: Path) -> None:
+def test_a_copied_service_installs_and_passes_its_tests(service: Path, tmp_path: Path, backend: Backend) -> None:
     uv = shutil.which("uv")
     assert uv is not None, "uv is not installed in this environment (hatch.toml: the default environment)"
     project = tmp_path / "project"
@@ -44,4 +45,6 @@ def test_a_copied_service_installs_and_passes_its_tests(service: Path, tmp_path:
         project,
         timeout=300,
     )
-    run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], project / service.name, timeout=300)
+    # On the backend this run uses: with --backend real, the copy is tested against the servers too.
+    pytest_command = [python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--backend", backend.value]
+    run(pytest_command, project / service.name, timeout=300)
