@@ -46,5 +46,15 @@ def test_a_copied_service_installs_and_passes_its_tests(service: Path, tmp_path:
         timeout=300,
     )
     # On the backend this run uses: with --backend real, the copy is tested against the servers too.
-    pytest_command = [python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--backend", backend.value]
+    pytest_command: list[str | Path] = [
+        python,
+        "-m",
+        "pytest",
+        "-q",
+        "-x",
+        "-p",
+        "no:cacheprovider",
+        "--backend",
+        backend.value,
+    ]
     run(pytest_command, project / service.name, timeout=300)
