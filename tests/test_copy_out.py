@@ -23,15 +23,18 @@ pytestmark = pytest.mark.slow
 LEFT_BEHIND = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", "*.db-journal", ".coverage*", "htmlcov")
 
 
-def run(command: list[str | Path], cwd: Path, timeout: float) -> None:
+def run(command: list[str | Path], cwd: Path, timeout: float, extra_env: dict[str, str] | None = None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HATCH_", "VIRTUAL_ENV", "PYTHON"))}
+    env |= extra_env or {}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
-def test_a_copied_service_installs_and_passes_its_tests(service: Path, tmp_path: Path, backend: Backend) -> None:
+def test_a_copied_service_installs_and_passes_its_tests(
+    service: Path, tmp_path: Path, backend: Backend, redis_url: str | None
+) -> None:
     uv = shutil.which("uv")
     assert uv is not None, "uv is not installed in this environment (hatch.toml: the default environment)"
     project = tmp_path / "project"
@@ -57,4 +60,7 @@ def test_a_copied_service_installs_and_passes_its_tests(service: Path, tmp_path:
         "--backend",
         backend.value,
     ]
-    run(pytest_command, project / service.name, timeout=300)
+    # The copied suite runs without xdist, as worker "master" (Redis database 0). Under
+    # `-n auto` several copies run at once, so each gets this worker's own Redis database.
+    redis = {"TESTKIT_REDIS_URL": redis_url} if redis_url else {}
+    run(pytest_command, project / service.name, timeout=300, extra_env=redis)
