@@ -5,12 +5,29 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+
+
+def uvicorn_arguments(
+    main: Callable[[list[str]], object], argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """The keyword arguments that `main(argv)` (a service's `__main__.main`) passes to `uvicorn.run`.
+
+    `uvicorn.run` is replaced for the call, so nothing is served: a quick check of how the
+    command line and the environment (`PORT`) choose the host, the port and the app.
+    """
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
+    main(argv)
+    assert len(calls) == 1, f"main({argv}) called uvicorn.run {len(calls)} times"
+    return calls[0]
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fastapi_testkit.process import free_port, served_module
+from fastapi_testkit.process import free_port, served_module, uvicorn_arguments
 
 APP = """
 import os
@@ -87,3 +87,18 @@ def test_a_process_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
         pass
 
     assert served.process.returncode == -signal.SIGKILL
+
+
+def test_uvicorn_arguments_are_what_main_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def main(argv: list[str]) -> None:
+        import uvicorn
+
+        uvicorn.run("app:create_app", factory=True, port=int(argv[0]) if argv else 8000)
+
+    assert uvicorn_arguments(main, ["9002"], monkeypatch) == {"factory": True, "port": 9002}
+    assert uvicorn_arguments(main, [], monkeypatch)["port"] == 8000
+
+
+def test_uvicorn_arguments_insist_on_exactly_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(AssertionError, match=r"called uvicorn\.run 0 times"):
+        uvicorn_arguments(lambda argv: None, [], monkeypatch)

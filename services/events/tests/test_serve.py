@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from events.__main__ import GRACEFUL_SHUTDOWN_SECONDS
-from fastapi_testkit.process import ServedProcess, served_module
+from events.__main__ import GRACEFUL_SHUTDOWN_SECONDS, main
+from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 from fastapi_testkit.sse import sse_stream
 
 pytestmark = [pytest.mark.slow, pytest.mark.sse]
@@ -58,15 +58,11 @@ async def test_an_open_stream_does_not_keep_the_server_from_stopping(served: Ser
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from events import __main__
-
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("PORT", "9001")
 
-    __main__.main(["--port", "9002"])
-    __main__.main([])
+    served = uvicorn_arguments(main, [], monkeypatch)
 
-    assert [c["port"] for c in calls] == [9002, 9001]
-    assert calls[0]["factory"] is True
-    assert calls[0]["timeout_graceful_shutdown"] == GRACEFUL_SHUTDOWN_SECONDS
+    assert served["port"] == 9001
+    assert served["factory"] is True  # a fresh app from create_app(), reading its settings
+    assert served["timeout_graceful_shutdown"] == GRACEFUL_SHUTDOWN_SECONDS
+    assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fastapi_testkit.process import free_port, served_module
-from gateway import __main__
+from fastapi_testkit.process import free_port, served_module, uvicorn_arguments
+from gateway.__main__ import main
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +42,10 @@ def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> Non
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("PORT", "9001")
 
-    __main__.main(["--port", "9002"])
-    __main__.main([])
+    served = uvicorn_arguments(main, [], monkeypatch)
 
-    assert [c["port"] for c in calls] == [9002, 9001]
-    assert calls[0]["factory"] is True
+    assert served["port"] == 9001
+    assert served["factory"] is True  # a fresh app from create_app(), reading its settings
+    assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fastapi_testkit.process import served_module
+from fastapi_testkit.process import served_module, uvicorn_arguments
+from processing.__main__ import main
 
 from .conftest import create_article, wait_for_status
 
@@ -39,14 +40,10 @@ async def test_the_served_app_processes_an_article_for_a_real_client(served: str
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from processing import __main__
-
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("PORT", "9001")
 
-    __main__.main(["--port", "9002"])
-    __main__.main([])
+    served = uvicorn_arguments(main, [], monkeypatch)
 
-    assert [c["port"] for c in calls] == [9002, 9001]
-    assert calls[0]["factory"] is True
+    assert served["port"] == 9001
+    assert served["factory"] is True  # a fresh app from create_app(), reading its settings
+    assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
