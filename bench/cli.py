@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         c for c in CASES if (c.name in options.case) or (not options.case and (options.long or not c.long_only))
     ]
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
     _raise_file_limit()
     generator = loadgen.choose(options.loadgen)

@@ -17,7 +17,8 @@ class Measurement:
     p50_ms: float | None = None
     p99_ms: float | None = None
     rss_mb: float | None = None
-    capped: str | None = None
+    capped: str | None = None  # the load generator or client, not the server, set the pace
+    error: str | None = None  # failed or timed-out requests: the figure undercounts
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -39,11 +40,22 @@ class Row:
 
     @property
     def status(self) -> str:
+        sides = [m for m in (self.case_m, self.base_m) if m is not None]
         if self.case_m is None:
             return "not run"
-        if self.case_m.capped or (self.base_m is not None and self.base_m.capped):
+        if any(m.capped for m in sides):
             return "capped"
+        if any(m.error for m in sides):
+            return "errors"
         return "ok"
+
+    @property
+    def problem(self) -> str:
+        """Why the ratio is not reported, naming the side."""
+        for side, m in (("case", self.case_m), ("baseline", self.base_m)):
+            if m is not None and (m.capped or m.error):
+                return f"{side}: {m.capped or m.error}"
+        return ""
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -62,6 +74,7 @@ def headline_value(m: Measurement, headline: Headline) -> float | None:
 def summarise(rounds: list[Measurement]) -> Measurement:
     """The median of each figure over the rounds; the peak RSS is the largest; capped if any round was."""
     capped = next((m.capped for m in rounds if m.capped), None)
+    error = next((m.error for m in rounds if m.error), None)
     rss = [m.rss_mb for m in rounds if m.rss_mb is not None]
     keys = {k for m in rounds for k in m.extra}
     return Measurement(
@@ -70,6 +83,7 @@ def summarise(rounds: list[Measurement]) -> Measurement:
         p99_ms=_median([m.p99_ms for m in rounds]),
         rss_mb=max(rss) if rss else None,
         capped=capped,
+        error=error,
         extra={k: v for k in sorted(keys) if (v := _median([m.extra.get(k) for m in rounds])) is not None},
     )
 
@@ -119,8 +133,8 @@ def table_lines(rows: list[Row]) -> list[str]:
             cells = [row.case, row.measures, *(["-"] * 8), "-", row.target, f"not run: {row.note}"]
         else:
             ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
-            if row.status == "capped":
-                ratio = f"n/a (capped: {c.capped or (b.capped if b else '')})"
+            if row.status != "ok":
+                ratio = f"n/a ({row.problem})"
             met = {True: "met", False: "MISSED", None: "-"}[row.met]
             cells = [
                 row.case,
@@ -145,7 +159,7 @@ def table_lines(rows: list[Row]) -> list[str]:
 def write(rows: list[Row], meta: dict[str, object], out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "latest.json", out_dir / "latest.md"
-    payload = {"meta": meta, "rows": [{**asdict(row), "status": row.status} for row in rows]}
+    payload = {"meta": meta, "rows": [{**asdict(row), "status": row.status, "problem": row.problem} for row in rows]}
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
     head = [f"- {key}: {value}" for key, value in meta.items()]
     md_path.write_text("\n".join(["# Benchmark results", "", *head, "", *table_lines(rows), ""]))

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,3 +63,45 @@ def test_an_unknown_case_is_refused_with_the_list_to_choose_from() -> None:
 
     assert done.returncode == 2
     assert "unknown case(s): nope; see --list" in done.stderr
+
+
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:1/item
+  1 threads and 50 connections
+  Latency Distribution
+     50%  812.00us
+     75%    1.20ms
+     90%    2.00ms
+     99%    1.50s
+  5000 requests in 3.00s, 1.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+Requests/sec:   1666.67
+"""
+
+
+def test_wrk_output_is_read_in_milliseconds_and_its_timeouts_invalidate_the_figure() -> None:
+    from bench.loadgen import parse_wrk
+
+    m = parse_wrk(WRK_OUTPUT)
+
+    assert (m.rate, m.p50_ms, m.p99_ms) == (1666.67, 0.812, 1500.0)
+    assert m.error is not None
+    assert "timeout 3" in m.error
+    assert m.capped is None
+
+
+def test_a_round_in_which_the_load_generator_used_a_whole_core_is_marked_capped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import loadgen
+    from bench.results import Measurement, Row
+
+    cpu = iter([10.0, 12.85])  # 2.85 s of CPU in a 3 s round: 95 % of a core
+    monkeypatch.setattr(loadgen, "_children_cpu", lambda: next(cpu))
+    monkeypatch.setattr(loadgen, "_run_wrk", lambda url, duration, connections: Measurement(rate=50_000.0))
+
+    m = loadgen.LoadGenerator("wrk", "wrk").measure("http://127.0.0.1:1/", duration=3.0)
+
+    assert m.capped == "wrk used 95% of a core"
+    row = Row("x", "x", "req/s", "rate", case_m=m, base_m=Measurement(rate=1.0), ratio=50_000.0)
+    assert row.status == "capped"
+    assert row.problem == "case: wrk used 95% of a core"

@@ -73,7 +73,7 @@ async def _round(url: str, ids: list[int], duration: float) -> Measurement:
     if cpu >= CLIENT_CAP:
         m.capped = f"the client used {cpu:.0%} of a core"
     if failures:
-        m.capped = f"{failures} articles ended failed"
+        m.error = f"{failures} articles ended failed"
     return m
 
 
