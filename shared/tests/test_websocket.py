@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -15,7 +15,6 @@ from fastapi_testkit import lifespan_client, plugin
 from fastapi_testkit.backends import MONGO_HELP, BackendUnavailableError, drop_mongo_database, mongo_worker_url
 from fastapi_testkit.websocket import WebSocketConnector, receive_text_sync
 
-from .test_backends import closed_port
 from .test_plugin import CONFIG
 
 pytestmark = pytest.mark.websocket
@@ -190,14 +189,45 @@ def test_each_xdist_worker_gets_its_own_mongo_database(url: str, worker: str, ex
     assert mongo_worker_url(url, worker) == expected
 
 
-async def test_an_unreachable_mongo_names_its_url_and_the_fix() -> None:
-    url = f"mongodb://u:secret@127.0.0.1:{closed_port()}/testkit_master"
+class RefusingMongoClient:
+    """Stands in for `pymongo.AsyncMongoClient`: every server is unreachable; records its calls.
+
+    Not a real client on a closed port: PyMongo (4.20) leaves its monitor's socket unclosed
+    when the client closes while that socket is still connecting, and the ResourceWarning of
+    its garbage collection fails whichever test runs at that moment.
+    """
+
+    calls: ClassVar[list[str]] = []
+
+    def __init__(self, url: str, *, serverSelectionTimeoutMS: int) -> None:  # noqa: N803 (PyMongo's name)
+        self.calls.append(f"connect {url} {serverSelectionTimeoutMS}")
+
+    def get_default_database(self) -> str:
+        return "testkit_master"
+
+    async def drop_database(self, name: str) -> None:
+        from pymongo.errors import ServerSelectionTimeoutError
+
+        self.calls.append(f"drop {name}")
+        raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
+
+    async def close(self) -> None:
+        self.calls.append("close")
+
+
+async def test_an_unreachable_mongo_names_its_url_and_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pymongo
+
+    monkeypatch.setattr(pymongo, "AsyncMongoClient", RefusingMongoClient)
+    monkeypatch.setattr(RefusingMongoClient, "calls", [])
+    url = "mongodb://u:secret@127.0.0.1:1/testkit_master"
 
     with pytest.raises(BackendUnavailableError) as raised:
         await drop_mongo_database(url, timeout=0.2)
 
-    assert "MongoDB at mongodb://u:***@127.0.0.1" in str(raised.value)
+    assert "MongoDB at mongodb://u:***@127.0.0.1:1/testkit_master did not answer" in str(raised.value)
     assert "mongod" in str(raised.value)
+    assert RefusingMongoClient.calls == [f"connect {url} 200", "drop testkit_master", "close"]
 
 
 @pytest.fixture
