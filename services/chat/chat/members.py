@@ -10,11 +10,14 @@ from its room at once and closed with 1008; the others never wait for it.
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
 from fastapi import WebSocket, WebSocketDisconnect, status
+
+logger = logging.getLogger(__name__)
 
 # How long the close frame to a dropped member may take: one that stopped reading may never
 # take it, and its connection is over either way.
@@ -32,6 +35,7 @@ class Close:
 TOO_SLOW = Close(status.WS_1008_POLICY_VIOLATION, "too slow: messages were not read in time")
 BINARY = Close(status.WS_1003_UNSUPPORTED_DATA, "binary frames are not accepted; send text")
 INVALID_TEXT = Close(status.WS_1007_INVALID_FRAME_PAYLOAD_DATA, "text must be valid UTF-8")
+INTERNAL_ERROR = Close(status.WS_1011_INTERNAL_ERROR, "internal error; the message was not sent")
 
 # What to do with each text message a member sends: None to go on, a Close to end the connection.
 Handler = Callable[["Member", str], Awaitable[Close | None]]
@@ -61,7 +65,7 @@ class Member:
         The reader, the writer and the watcher run in an anyio task group, not as bare asyncio
         tasks: the first to finish cancels the others, and a cancellation from outside (server
         shutdown, TestClient leaving) reaches all three cleanly. An exception from `handle`
-        (the database is down, say) propagates: the server then closes with 1011 and logs it.
+        (the database is down, say) is logged and closes the connection with 1011.
         """
         outcomes: list[Close | None] = []
         async with anyio.create_task_group() as group:
@@ -96,7 +100,14 @@ class Member:
                 return INVALID_TEXT
             if size > self.max_message_bytes:
                 return Close(status.WS_1009_MESSAGE_TOO_BIG, f"message over {self.max_message_bytes} bytes")
-            if (close := await handle(self, text)) is not None:
+            try:
+                close = await handle(self, text)
+            except Exception:
+                # The database is down, say. Left to propagate, uvicorn would drop the TCP
+                # connection without a close frame (1006); this closes it with a reason.
+                logger.exception("Handling a message failed; closing the connection with 1011")
+                return INTERNAL_ERROR
+            if close is not None:
                 return close
 
     async def _write(self) -> None:

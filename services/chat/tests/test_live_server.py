@@ -160,3 +160,28 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_room_goes_on(
                     pytest.fail("the member that stopped reading was never dropped")
                 await sender.send("after the drop")
                 assert await receive(sender) == "Room lobby: after the drop"
+
+
+async def test_a_failing_history_closes_with_1011_and_leaks_no_member(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not bad input, but the same promise: an error ends that one connection, cleanly."""
+
+    async def database_down(self: object, room_id: str, text: str) -> None:
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr("chat.history.History.add", database_down)
+    async with connect(f"{live_server.ws_url}/ws/chat/lobby") as client:
+        await client.send("lost")
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(client)
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1011
+    assert "the database is down" in caplog.text  # logged, with its traceback
+
+    async def empty() -> bool:
+        assert await room_sizes(live_server.url) == {}
+        return True
+
+    await eventually(empty)
