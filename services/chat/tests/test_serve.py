@@ -9,7 +9,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from fastapi_testkit.process import ServedProcess, served_module
+from chat.__main__ import main
+from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 
 from .test_live_server import receive
 
@@ -43,14 +44,10 @@ async def test_the_served_app_serves_two_real_clients_in_one_room(served: Served
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chat import __main__
-
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("PORT", "9001")
 
-    __main__.main(["--port", "9002"])
-    __main__.main([])
+    served = uvicorn_arguments(main, [], monkeypatch)
 
-    assert [c["port"] for c in calls] == [9002, 9001]
-    assert calls[0]["factory"] is True
+    assert served["port"] == 9001
+    assert served["factory"] is True  # a fresh app from create_app(), reading its settings
+    assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
