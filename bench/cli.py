@@ -120,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         servers.stop_all()
+    if servers.kept_logs:
+        meta["server errors"] = ", ".join(str(path) for path in servers.kept_logs)
     print()
     print("\n".join(table_lines(rows)))
+    if servers.kept_logs:
+        print("\nservers that logged a traceback (their logs are kept):", *servers.kept_logs, sep="\n  ")
     json_path, md_path = write(rows, meta, options.out)
     print(f"\nwritten: {json_path} and {md_path}")
     return 0

@@ -7,6 +7,7 @@ signal handlers call, so an interrupted run leaves no process and no port behind
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -92,12 +93,22 @@ class Server:
                 self.process.wait(STOP_TIMEOUT)
         # The group may hold children that outlived the leader.
         _signal_group(self.process, signal.SIGKILL)
+        # The working directory goes, unless the log shows an error: then it is kept to read.
+        try:
+            failed = "Traceback" in self.log_path.read_text(errors="replace")
+        except OSError:
+            failed = False
+        if failed:
+            kept_logs.append(self.log_path)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __hash__(self) -> int:
         return id(self)
 
 
 _running: set[Server] = set()
+kept_logs: list[Path] = []  # logs of servers that logged a traceback, kept for reading
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -21,8 +21,12 @@ class HandshakeError(RuntimeError):
 
 
 class WsClient(asyncio.Protocol):
-    def __init__(self, on_text: Callable[[bytes], None]) -> None:
+    """`on_text` gets every text message; `on_count`, if given instead, only how many arrived in
+    each read (cheaper: for a client that only needs to count, as in the fan-out test)."""
+
+    def __init__(self, on_text: Callable[[bytes], None] | None, on_count: Callable[[int], None] | None = None) -> None:
         self.on_text = on_text
+        self.on_count = on_count
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -30,9 +34,16 @@ class WsClient(asyncio.Protocol):
         self._upgraded = False
 
     @classmethod
-    async def connect(cls, host: str, port: int, path: str, on_text: Callable[[bytes], None]) -> "WsClient":
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        path: str,
+        on_text: Callable[[bytes], None] | None = None,
+        on_count: Callable[[int], None] | None = None,
+    ) -> "WsClient":
         loop = asyncio.get_running_loop()
-        _, client = await loop.create_connection(lambda: cls(on_text), host, port)
+        _, client = await loop.create_connection(lambda: cls(on_text, on_count), host, port)
         key = base64.b64encode(os.urandom(16)).decode()
         request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -63,7 +74,7 @@ class WsClient(asyncio.Protocol):
         self._frames()
 
     def _frames(self) -> None:
-        buffer, at, size = self.buffer, 0, len(self.buffer)
+        buffer, at, size, texts = self.buffer, 0, len(self.buffer), 0
         while size - at >= 2:
             first, second = buffer[at], buffer[at + 1]
             length, header = second & 0x7F, 2
@@ -83,12 +94,16 @@ class WsClient(asyncio.Protocol):
             at += header + length
             opcode = first & 0x0F
             if opcode == OPCODE_TEXT:
-                self.on_text(payload)
+                texts += 1
+                if self.on_text is not None:
+                    self.on_text(payload)
             elif opcode == OPCODE_PING:
                 self._send(OPCODE_PONG, payload)
             elif opcode == OPCODE_CLOSE:
                 self.close()
         self.buffer = buffer[at:]
+        if texts and self.on_count is not None:
+            self.on_count(texts)
 
     def _send(self, opcode: int, payload: bytes) -> None:
         if self.transport is None or self.transport.is_closing():

@@ -1,6 +1,7 @@
 """The events baselines, with FastAPI's native SSE as the service uses it, and nothing else.
 
-- `GET /generate`: a generator that yields events as fast as it can (the stream-rate baseline);
+- `GET /generate?count=N`: a generator that yields N events as fast as it can, then ends (the
+  stream-rate baseline; finite, so the client does not have to cut it off);
 - `POST /publish` and `GET /live`: events handed to the open streams in memory, no Redis
   (the publish-to-receive and idle-subscriber baselines).
 """
@@ -32,8 +33,8 @@ def create_app() -> FastAPI:
             listeners.discard(queue)
 
     @app.get("/generate", response_class=EventSourceResponse)
-    async def generate() -> AsyncIterator[ServerSentEvent]:
-        for i in itertools.count(1):
+    async def generate(count: int) -> AsyncIterator[ServerSentEvent]:
+        for i in range(1, count + 1):
             yield ServerSentEvent(id=f"{i}-0", event="bench", raw_data='{"n":1}')
 
     @app.post("/publish", status_code=201)

@@ -8,6 +8,7 @@ numbered; a message counts as delivered when the 100th client has it.
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 
 from bench import real, servers
 from bench.cases.common import Context, NotRunError, baseline, cpu_share, finish, running
@@ -22,35 +23,50 @@ ROOM = "bench"
 
 
 class _Room:
-    """100 connected clients and the delivery time of each message to its last client."""
+    """100 connected clients and the delivery time of each message to its last client.
+
+    A room delivers to each member in the order the sender sent, so a client's n-th message is
+    message n: clients only count what they receive, the cheapest a client can do (the faster
+    the client, the faster a server it can measure before it caps the figure itself).
+    """
 
     def __init__(self) -> None:
         self.clients: list[WsClient] = []
-        self.counts: dict[int, int] = {}
-        self.sent_at: dict[int, float] = {}
+        self.have: list[int] = []  # per message of this round: how many clients have it
+        self.sent_at: list[float] = []
         self.latencies: list[float] = []
         self.delivered: dict[int, asyncio.Future[None]] = {}
 
-    def _on_text(self, payload: bytes) -> None:
-        seq = int(payload.rsplit(b" ", 1)[1])
-        count = self.counts.get(seq, 0) + 1
-        self.counts[seq] = count
-        if count == CLIENTS:
-            self.latencies.append(time.perf_counter() - self.sent_at[seq])
-            del self.counts[seq]
-            future = self.delivered.pop(seq, None)
-            if future is not None and not future.done():
-                future.set_result(None)
+    def _counter(self) -> Callable[[int], None]:
+        received = 0
+
+        def on_count(count: int) -> None:
+            nonlocal received
+            have = self.have
+            for index in range(received, received + count):
+                have[index] += 1
+                if have[index] == CLIENTS:
+                    self.latencies.append(time.perf_counter() - self.sent_at[index])
+                    future = self.delivered.pop(index, None)
+                    if future is not None and not future.done():
+                        future.set_result(None)
+            received += count
+
+        return on_count
 
     async def join(self, port: int) -> None:
         for _ in range(CLIENTS):  # one by one: a burst of 100 handshakes measures nothing we want
-            self.clients.append(await WsClient.connect("127.0.0.1", port, f"/ws/chat/{ROOM}", self._on_text))
+            client = await WsClient.connect("127.0.0.1", port, f"/ws/chat/{ROOM}", on_count=self._counter())
+            self.clients.append(client)
 
-    def send(self, seq: int) -> asyncio.Future[None]:
+    def send(self) -> asyncio.Future[None]:
+        """Send the next message; the future is done when every client has it."""
+        index = len(self.sent_at)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.delivered[seq] = future
-        self.sent_at[seq] = time.perf_counter()
-        self.clients[0].send_text(str(seq))
+        self.delivered[index] = future
+        self.have.append(0)
+        self.sent_at.append(time.perf_counter())
+        self.clients[0].send_text(str(index))
         return future
 
     async def leave(self) -> None:
@@ -68,16 +84,16 @@ def _measure(latencies: list[float], count: int, elapsed: float, cpu: float) -> 
     return m
 
 
-async def _rate_round(port: int, messages: int, seq0: int) -> Measurement:
+async def _rate_round(port: int, messages: int) -> Measurement:
     room = _Room()
     await room.join(port)
     try:
         window = asyncio.Semaphore(WINDOW)
         pending: list[asyncio.Future[None]] = []
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        for seq in range(seq0, seq0 + messages):
+        for _ in range(messages):
             await window.acquire()
-            future = room.send(seq)
+            future = room.send()
             future.add_done_callback(lambda _: window.release())
             pending.append(future)
         await asyncio.wait_for(asyncio.gather(*pending), timeout=60)
@@ -87,16 +103,16 @@ async def _rate_round(port: int, messages: int, seq0: int) -> Measurement:
     return _measure(room.latencies, messages, elapsed, cpu)
 
 
-async def _latency_round(port: int, messages: int, seq0: int) -> Measurement:
+async def _latency_round(port: int, messages: int) -> Measurement:
     room = _Room()
     await room.join(port)
     try:
         pending = []
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        for i, seq in enumerate(range(seq0, seq0 + messages)):
+        for i in range(messages):
             # A fixed schedule, not a sleep after each send: a slow delivery does not slow the rate.
             await asyncio.sleep(max(0.0, wall0 + i / MODERATE_RATE - time.perf_counter()))
-            pending.append(room.send(seq))
+            pending.append(room.send())
         await asyncio.wait_for(asyncio.gather(*pending), timeout=60)
         elapsed, cpu = time.perf_counter() - wall0, cpu_share(cpu0, wall0)
     finally:
@@ -114,15 +130,13 @@ def _rounds(ctx: Context, row: Row, latency: bool) -> Row:
     with running(("chat", ["chat"], _env(ctx)), ("broadcast-baseline", baseline("broadcast"), {})) as (svc, base):
         case_rounds: list[Measurement] = []
         base_rounds: list[Measurement] = []
-        seq = 0
         for i in range(ctx.rounds):
             order: list[tuple[servers.Server, list[Measurement]]] = [(svc, case_rounds), (base, base_rounds)]
             for server, into in order if i % 2 == 0 else order[::-1]:
                 try:
-                    m = asyncio.run(run(server.port, messages, seq))
+                    m = asyncio.run(run(server.port, messages))
                 except (OSError, TimeoutError, RuntimeError) as error:
                     raise NotRunError(f"{server.name}: {type(error).__name__}: {error} {server.log_tail(2)}") from error
-                seq += messages
                 m.rss_mb = server.peak_rss_mb()
                 into.append(m)
         return finish(row, case_rounds, base_rounds)

@@ -71,10 +71,11 @@ def stream(ctx: Context) -> Row:
     count = 20_000 if ctx.long else 5_000
     with running(("events", ["events"], _env(ctx, count + 10)), ("sse-baseline", baseline("sse"), {})) as (svc, base):
         asyncio.run(_fill(svc.url, TOPIC, count))
-        paths = {svc.name: f"/api/topics/{TOPIC}/stream?last_event_id=0-0", base.name: "/generate"}
+        paths = {svc.name: f"/api/topics/{TOPIC}/stream?last_event_id=0-0", base.name: f"/generate?count={count}"}
         case_rounds: list[Measurement] = []
         base_rounds: list[Measurement] = []
-        for i in range(ctx.rounds + 1):  # the first round of each warms up and is dropped
+        # Rounds are short (a second or two), so twice as many; the first of each is a warm-up.
+        for i in range(2 * ctx.rounds + 1):
             order: list[tuple[servers.Server, list[Measurement]]] = [(svc, case_rounds), (base, base_rounds)]
             for server, into in order if i % 2 == 0 else order[::-1]:
                 m = asyncio.run(_stream_round(server.port, paths[server.name], count))
