@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         # Created here, not at import time: each app (and each test's app) gets its own
         # connection pool, bound to the event loop that serves it.
-        redis = create_redis(settings.redis_url)
+        redis = create_redis(settings.redis_url, max_connections=settings.redis_max_connections)
         try:
             yield {
                 "settings": settings,

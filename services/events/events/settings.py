@@ -15,3 +15,8 @@ class Settings(BaseSettings):
     # blocked XREAD lasts). At least a millisecond: Redis reads BLOCK 0 as "forever". Below
     # FastAPI's own fixed 15 s ping, so that an idle stream sends ours only.
     keepalive_interval: float = Field(default=10.0, ge=0.001)
+    # Every open stream holds a Redis connection while it waits (XREAD BLOCK), so this bounds
+    # the streams one instance can serve; past it a new stream is refused with a 503. redis-py 8
+    # caps an asyncio pool at 100 connections unless told otherwise, which would refuse the
+    # 101st subscriber.
+    redis_max_connections: int = Field(default=2000, gt=0)

@@ -69,15 +69,16 @@ class TopicStreams:
         return [StoredEvent(id=entry_id, name=fields["event"], data=fields["data"]) for entry_id, fields in entries]
 
 
-def create_redis(url: str | None) -> Redis:
+def create_redis(url: str | None, *, max_connections: int) -> Redis:
     """A client for the server at `url`, or an in-process fakeredis when no URL is set.
 
     The fake gets a server of its own: fakeredis shares one server between all clients with
     the same host and port, which would leak streams between app instances (and tests).
-    Responses are decoded: ids, names and JSON are text.
+    Responses are decoded: ids, names and JSON are text. `max_connections` bounds the pool,
+    and with it the streams that can wait at once (settings.py).
     """
     if url is not None:
-        return Redis.from_url(url, decode_responses=True)
+        return Redis.from_url(url, decode_responses=True, max_connections=max_connections)
     from fakeredis import FakeAsyncRedis, FakeServer
 
-    return FakeAsyncRedis(server=FakeServer(), decode_responses=True)
+    return FakeAsyncRedis(server=FakeServer(), decode_responses=True, max_connections=max_connections)

@@ -159,3 +159,24 @@ async def test_without_redis_publishing_is_a_503_and_a_resumed_stream_ends_clean
         assert response.status_code == 503
         assert response.json() == {"detail": "The event store is unavailable; try again later"}
     assert events == []
+
+
+@pytest.mark.slow
+async def test_more_streams_than_redis_pys_default_pool_can_be_open_at_once(redis_url: str | None) -> None:
+    """Each waiting stream holds a Redis connection; redis-py 8 caps a pool at 100 by default,
+    which refused the 101st subscriber with a 503 until the pool size became a setting."""
+    count = 120
+    app = create_app(Settings(redis_url=redis_url, keepalive_interval=5))
+    limits = httpx.Limits(max_connections=None)  # httpx's own pool also stops at 100
+    async with (
+        live_server(app) as server,
+        httpx.AsyncClient(base_url=server.url, limits=limits, timeout=10) as http,
+        AsyncExitStack() as stack,
+    ):
+        streams = [await stack.enter_async_context(sse_stream(http, STREAM.format("crowd"))) for _ in range(count)]
+        assert await subscribers(http, "crowd") == count
+
+        event_id = await publish(http, "crowd", "to all")
+        received = await asyncio.gather(*(stream.next_event() for stream in streams))
+
+    assert {(e.id, e.data) for e in received} == {(event_id, '"to all"')}
