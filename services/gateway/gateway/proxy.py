@@ -10,10 +10,14 @@ from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import ClientDisconnect
 
 from gateway.storage import record
 
 logger = logging.getLogger(__name__)
+
+# Not in HTTP's registry: nginx's code for a client that went away before the answer.
+CLIENT_CLOSED_REQUEST = 499
 
 # Request headers an upstream needs; everything else (cookies, hop-by-hop headers, Host) stays
 # at the gateway.
@@ -43,10 +47,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+    except ClientDisconnect:
+        # The client left before its body (or, for a GET, its end) arrived: nothing to forward
+        # and nobody to answer. 499 is what proxies log for it; unhandled, it was a 500 with a
+        # traceback in the log.
+        raise HTTPException(CLIENT_CLOSED_REQUEST, detail="Client closed the request") from None
     return bytes(body)
 
 

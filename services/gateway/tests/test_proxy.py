@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import HTTPException
 
-from fastapi_testkit import LifespanClient, LiveServer
+from fastapi_testkit import LifespanClient, LiveServer, eventually
 from gateway.proxy import checked_path
 
 from .conftest import chunks, failing
@@ -143,3 +143,22 @@ async def test_a_timeout_is_504_naming_the_service(
 
     assert response.status_code == 504
     assert response.json() == {"detail": "processing did not answer in time", "service": "processing"}
+
+
+async def test_a_client_that_leaves_mid_body_is_no_server_error(
+    live_server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over a real socket: the request announces 100 bytes, sends 5, and hangs up."""
+    _, writer = await asyncio.open_connection(live_server.host, live_server.port)
+    writer.write(b"POST /articles/x HTTP/1.1\r\nHost: gateway\r\nContent-Length: 100\r\n\r\nhello")
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+    async def nothing_in_flight() -> bool:
+        return not live_server.server.server_state.tasks
+
+    await eventually(nothing_in_flight, message="the request was never finished")
+    assert "Exception in ASGI application" not in caplog.text
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        assert (await http.get("/api/stats")).json() == {}  # nothing was forwarded

@@ -2,7 +2,7 @@
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from fastapi_testkit import LifespanClient
 from gateway.storage import ProxiedRequest, percentile
@@ -63,3 +63,13 @@ def test_percentile_is_nearest_rank(fraction: float, expected: float) -> None:
     values = [float(v) for v in range(1, 101)]
 
     assert percentile(values, fraction) == expected
+
+
+@pytest.mark.embedded_only(reason="the pragmas are SQLite's; PostgreSQL has its own WAL")
+async def test_on_sqlite_the_log_commits_without_a_full_fsync(client: LifespanClient) -> None:
+    """WAL with synchronous=NORMAL (storage.create_engine): a commit per request is cheap."""
+    async with client.state["sessionmaker"]() as session:
+        journal = await session.scalar(text("PRAGMA journal_mode"))
+        synchronous = await session.scalar(text("PRAGMA synchronous"))
+
+    assert (journal, synchronous) == ("wal", 1)  # 1 is NORMAL (2, FULL, is SQLite's default)
