@@ -6,18 +6,37 @@ holds under concurrency on SQLite and PostgreSQL alike, with no read-then-write 
 
 import enum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, make_url, select, update
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from processing.models import Article, Base, Status
+
+SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for the lock before "database is locked"
 
 
 def create_engine(database_url: str) -> AsyncEngine:
     """One engine (and so one connection pool) for the app's whole life.
 
-    `pool_pre_ping` replaces connections the server closed while the app was idle.
+    On PostgreSQL, `pool_pre_ping` replaces connections the server closed while the app was
+    idle. SQLite has no server to drop them; there every state change is a commit, and with
+    many triggers and tasks at once the default journal (a full fsync per commit, one writer
+    at a time) queued writers past SQLite's 5 s busy timeout: "database is locked", a 500.
+    So SQLite runs in WAL mode with `synchronous=NORMAL` (a crash may lose the last commits,
+    never corrupt the file), and a writer waits up to 30 s for its turn.
     """
-    return create_async_engine(database_url, pool_pre_ping=True)
+    if make_url(database_url).get_backend_name() != "sqlite":
+        return create_async_engine(database_url, pool_pre_ping=True)
+    engine = create_async_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+    event.listen(engine.sync_engine, "connect", _tune_sqlite)
+    return engine
+
+
+def _tune_sqlite(connection: DBAPIConnection, _: object) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

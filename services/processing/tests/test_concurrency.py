@@ -4,6 +4,7 @@ import asyncio
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from fastapi_testkit import LifespanClient, LiveServer
 from processing.summary import generate_ai_summary
@@ -78,3 +79,13 @@ async def test_two_triggers_of_one_article_over_sockets_get_one_202_and_one_409(
         assert gated.calls == [article["content"]]
         stored = await wait_for_status(http, article["id"], "processed")
         assert stored["summary"] == f"Gated summary of: {article['content']}"
+
+
+@pytest.mark.embedded_only(reason="the pragmas and the busy timeout are SQLite's; PostgreSQL locks rows")
+async def test_sqlite_lets_writers_queue_instead_of_failing(client: LifespanClient) -> None:
+    """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): under many
+    triggers and tasks at once, writers wait their turn; they used to get "database is locked"."""
+    async with client.state["sessionmaker"]() as session:
+        pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]
+
+    assert pragmas == ["wal", 1, 30_000]  # synchronous 1 is NORMAL; the timeout is in milliseconds
