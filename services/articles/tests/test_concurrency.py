@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import InvalidRequestError, SAWarning
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,3 +84,13 @@ async def test_one_session_shared_by_concurrent_requests_fails(
     errors = [r for r in results if not isinstance(r, httpx.Response)]
     assert errors, "every request succeeded on one shared session"
     assert all(isinstance(e, InvalidRequestError) for e in errors), errors
+
+
+@pytest.mark.embedded_only(reason="the pragmas and the busy timeout are SQLite's; PostgreSQL locks rows")
+async def test_sqlite_lets_writers_queue_instead_of_failing(client: LifespanClient) -> None:
+    """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): concurrent
+    writers wait their turn instead of failing with "database is locked"."""
+    async with client.state["sessionmaker"]() as session:
+        pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]
+
+    assert pragmas == ["wal", 1, 30_000]  # synchronous 1 is NORMAL; the timeout is in milliseconds

@@ -29,18 +29,23 @@ class ProxiedRequest(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """One engine (one connection pool) for the gateway's whole life.
+# Seconds a writer waits for SQLite's lock before it fails with "database is locked".
+SQLITE_BUSY_TIMEOUT = 30
 
-    The request log commits once per proxied request. On SQLite the default journal waits for
-    a full fsync on every commit, which made the log the gateway's largest cost
-    (bench/README.md), so SQLite runs in WAL mode with `synchronous=NORMAL`: a crash may lose
-    the last rows of the log, never corrupt it. No pre-ping on SQLite: no server drops its
-    connections; PostgreSQL's may, after idling.
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """One engine (and so one connection pool) for the app's whole life.
+
+    On PostgreSQL, `pool_pre_ping` replaces connections the server closed while the app was
+    idle. SQLite has no server to drop them, and the ping would cost a round trip per request.
+    SQLite's default journal waits for a full fsync on every commit, one writer at a time, so
+    under load writers queued past its 5 s busy timeout ("database is locked", a 500). It runs
+    in WAL mode with `synchronous=NORMAL` (a crash may lose the last commits, never corrupt the
+    file), and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for its turn (bench/README.md).
     """
     if make_url(database_url).get_backend_name() != "sqlite":
         return create_async_engine(database_url, pool_pre_ping=True)
-    engine = create_async_engine(database_url)
+    engine = create_async_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 

@@ -65,11 +65,11 @@ def test_percentile_is_nearest_rank(fraction: float, expected: float) -> None:
     assert percentile(values, fraction) == expected
 
 
-@pytest.mark.embedded_only(reason="the pragmas are SQLite's; PostgreSQL has its own WAL")
-async def test_on_sqlite_the_log_commits_without_a_full_fsync(client: LifespanClient) -> None:
-    """WAL with synchronous=NORMAL (storage.create_engine): a commit per request is cheap."""
+@pytest.mark.embedded_only(reason="the pragmas and the busy timeout are SQLite's; PostgreSQL has its own")
+async def test_on_sqlite_the_log_commits_cheaply_and_writers_queue(client: LifespanClient) -> None:
+    """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): a commit per
+    proxied request costs no full fsync, and concurrent writers wait their turn."""
     async with client.state["sessionmaker"]() as session:
-        journal = await session.scalar(text("PRAGMA journal_mode"))
-        synchronous = await session.scalar(text("PRAGMA synchronous"))
+        pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]
 
-    assert (journal, synchronous) == ("wal", 1)  # 1 is NORMAL (2, FULL, is SQLite's default)
+    assert pragmas == ["wal", 1, 30_000]  # synchronous 1 is NORMAL; the timeout is in milliseconds

@@ -12,18 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from processing.models import Article, Base, Status
 
-SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for the lock before "database is locked"
+# Seconds a writer waits for SQLite's lock before it fails with "database is locked".
+SQLITE_BUSY_TIMEOUT = 30
 
 
 def create_engine(database_url: str) -> AsyncEngine:
     """One engine (and so one connection pool) for the app's whole life.
 
     On PostgreSQL, `pool_pre_ping` replaces connections the server closed while the app was
-    idle. SQLite has no server to drop them; there every state change is a commit, and with
-    many triggers and tasks at once the default journal (a full fsync per commit, one writer
-    at a time) queued writers past SQLite's 5 s busy timeout: "database is locked", a 500.
-    So SQLite runs in WAL mode with `synchronous=NORMAL` (a crash may lose the last commits,
-    never corrupt the file), and a writer waits up to 30 s for its turn.
+    idle. SQLite has no server to drop them, and the ping would cost a round trip per request.
+    SQLite's default journal waits for a full fsync on every commit, one writer at a time, so
+    under load writers queued past its 5 s busy timeout ("database is locked", a 500). It runs
+    in WAL mode with `synchronous=NORMAL` (a crash may lose the last commits, never corrupt the
+    file), and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for its turn (bench/README.md).
     """
     if make_url(database_url).get_backend_name() != "sqlite":
         return create_async_engine(database_url, pool_pre_ping=True)
