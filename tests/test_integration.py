@@ -106,7 +106,7 @@ async def test_an_article_is_created_and_read_through_the_gateway(system: System
 
     assert created.status_code == 201, created.text
     assert created.json()["author_id"] == "alice"
-    assert refused.status_code == 401
+    assert refused.status_code == 401, refused.text
     assert refused.headers["www-authenticate"] == "Bearer"  # the upstream's header reaches the client
     read = await system.http.get(f"/articles/api/articles/{created.json()['id']}")
     assert read.json() == created.json()
@@ -119,7 +119,7 @@ async def test_a_text_submitted_for_processing_gets_its_summary(system: System) 
 
     started = await system.http.post(f"{url}/process")
 
-    assert started.status_code == 202
+    assert started.status_code == 202, started.text
     assert started.json() == {"status": "processing_started"}
 
     async def processed() -> bool:
@@ -134,13 +134,13 @@ async def test_a_published_event_is_read_back_from_the_stream(system: System) ->
     publish = "/events/api/topics/integration/events"
     first = await system.http.post(publish, json={"event": "note", "data": {"n": 1}})
     second = await system.http.post(publish, json={"event": "note", "data": {"n": 2}})
-    assert first.status_code == second.status_code == 201
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
 
     # Resume after the first: the second is replayed, then a third arrives live, all through
     # the gateway, which forwards Last-Event-ID and streams the answer event by event.
     headers = {"Last-Event-ID": first.json()["id"]}
     async with aconnect_sse(system.http, "GET", "/events/api/topics/integration/stream", headers=headers) as source:
-        assert source.response.status_code == 200
+        assert source.response.status_code == 200, source.response.text
         events = data_events(source)
         replayed = await anext_within(events)
         third = await system.http.post(publish, json={"event": "note", "data": {"n": 3}})
@@ -158,7 +158,7 @@ async def test_the_dashboard_shows_articles_and_processing_counts(system: System
 
     response = await system.http.get("/api/dashboard")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     dashboard = response.json()
     assert [a["title"] for a in dashboard["articles"]["data"]] == ["On the dashboard"]
     assert dashboard["processing"] == {

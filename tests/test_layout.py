@@ -1,6 +1,7 @@
 """The rules that keep the monorepo's folders copyable and its Hatch set-up honest."""
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,59 @@ def imported_modules(folder: Path) -> set[str]:
     return names
 
 
-def test_there_are_services() -> None:
-    assert SERVICES, "services/ is empty"
+def test_the_services_are_the_ones_the_readme_indexes() -> None:
+    indexed = set(re.findall(r"\]\(services/(\w+)/\)", (ROOT / "README.md").read_text()))
+
+    assert {s.name for s in SERVICES} == indexed
+
+
+# The one vocabulary (README, "Layout"): the same module names for the same roles.
+EVERY_SERVICE_HAS = ("__main__.py", "app.py", "settings.py", "routes.py", "dependencies.py")
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_each_service_has_the_same_modules_for_the_same_roles(service: Path) -> None:
+    package = service / service.name
+
+    assert [name for name in EVERY_SERVICE_HAS if not (package / name).is_file()] == []
+    assert '"/health"' in (package / "app.py").read_text()
+    assert '"/health"' not in (package / "routes.py").read_text()
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_redis_is_set_up_in_redis_client_only(service: Path) -> None:
+    package = service / service.name
+    creating = {p.name for p in package.glob("*.py") if re.search(r"Redis\.from_url|FakeAsyncRedis\(", p.read_text())}
+
+    assert creating <= {"redis_client.py"}
+    assert (package / "redis_client.py").is_file() == ("redis" in imported_modules(package))
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_every_dependency_is_async(service: Path) -> None:
+    tree = ast.parse((service / service.name / "dependencies.py").read_text())
+    plain = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("get_")]
+
+    assert plain == [], "a plain def dependency runs in the thread pool: a thread hop per request"
+
+
+def test_every_main_is_alike() -> None:
+    """One `__main__.py`, the service's name aside: the same serving stack everywhere."""
+    mains = {s.name: (s / s.name / "__main__.py").read_text().replace(s.name, "<service>") for s in SERVICES}
+
+    assert len(set(mains.values())) == 1, sorted(mains)
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_no_test_module_imports_another_or_the_conftest(service: Path) -> None:
+    offending = [
+        f"{path.name}: {node.module}"
+        for path in (service / "tests").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1].startswith(("test_", "conftest"))
+    ]
+
+    assert offending == [], "shared test code goes in tests/helpers.py"
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)

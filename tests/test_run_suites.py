@@ -1,10 +1,10 @@
-"""tests/run_suites.py: every suite runs, failures do not stop the rest, the summary tells."""
+"""scripts/run_suites.py: every suite runs, failures do not stop the rest, the summary tells."""
 
 from pathlib import Path
 
 import pytest
 
-from tests import run_suites
+from scripts import run_suites
 
 
 @pytest.fixture
@@ -59,5 +59,11 @@ def test_nothing_selected_is_not_a_failure_when_selecting() -> None:
     assert run_suites.verdict(nothing, selecting=False) == "FAILED (exit 5)"
 
 
-def test_services_are_the_folders_with_a_project_file() -> None:
-    assert "articles" in run_suites.services()
+def test_services_are_the_folders_with_a_project_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for folder in ("beta", "alpha", "notes"):
+        (tmp_path / "services" / folder).mkdir(parents=True)
+    for folder in ("beta", "alpha"):
+        (tmp_path / "services" / folder / "pyproject.toml").touch()
+    monkeypatch.setattr(run_suites, "ROOT", tmp_path)
+
+    assert run_suites.services() == ["alpha", "beta"]  # sorted; a folder without one is not a service

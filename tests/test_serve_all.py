@@ -1,4 +1,4 @@
-"""`hatch run serve` (tests/serve_all.py): the whole system up, used through the gateway, stopped."""
+"""`hatch run serve` (scripts/serve_all.py): the whole system up, used through the gateway, stopped."""
 
 import os
 import queue
@@ -16,11 +16,11 @@ from typing import IO
 import httpx
 import pytest
 
-from tests.serve_all import SERVICES
+from scripts.serve_all import SERVICES
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(__file__).with_name("serve_all.py")
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "serve_all.py"
 STARTUP = 90.0  # five interpreters importing FastAPI at once on two cores
 
 
@@ -103,15 +103,17 @@ def test_the_system_serves_through_the_gateway_and_stops_on_ctrl_c(tmp_path: Pat
             assert set(health.json()["dependencies"].values()) == {"ok"}
 
             created = http.post("/processing/api/articles/", json={"title": "Hi", "content": "One. Two."})
-            assert created.status_code == 201
+            assert created.status_code == 201, created.text
             article = created.json()["id"]
-            assert http.post(f"/processing/api/articles/{article}/process").status_code == 202
+            assert (reply := http.post(f"/processing/api/articles/{article}/process")).status_code == 202, reply.text
             deadline = time.monotonic() + 10
             while (status := http.get(f"/processing/api/articles/{article}").json()["status"]) != "processed":
                 assert time.monotonic() < deadline, f"still {status}"
                 time.sleep(0.05)
-            assert http.get("/articles/api/articles/").status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{base + SERVICES.index('chat')}/health").status_code == 200
+            assert (reply := http.get("/articles/api/articles/")).status_code == 200, reply.text
+        assert (reply := httpx.get(f"http://127.0.0.1:{base + SERVICES.index('chat')}/health")).status_code == 200, (
+            reply.text
+        )
 
         process.send_signal(signal.SIGINT)
 

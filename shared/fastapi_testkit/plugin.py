@@ -43,6 +43,8 @@ TOPIC_MARKERS = {
     "sse": "Server-Sent Events",
     "background": "background tasks",
     "lifespan": "resources created in the app's lifespan",
+    "proxy": "requests forwarded to an upstream service",
+    "ratelimit": "limits on how often a client may call",
     "slow": "takes more than a second; deselect with -m 'not slow'",
 }
 

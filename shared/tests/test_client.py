@@ -12,7 +12,7 @@ from .conftest import failing_app
 async def test_the_lifespan_runs_around_the_client(app: FastAPI, events: list[str]) -> None:
     async with lifespan_client(app) as client:
         assert events == ["startup"]
-        assert (await client.get("/greet")).status_code == 200
+        assert (reply := await client.get("/greet")).status_code == 200, reply.text
     assert events == ["startup", "shutdown"]
 
 

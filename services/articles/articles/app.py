@@ -7,7 +7,8 @@ from typing import TypedDict
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from articles.cache import ArticleCache, create_redis
+from articles.cache import ArticleCache
+from articles.redis_client import open_redis
 from articles.routes import router
 from articles.settings import Settings
 from articles.storage import create_engine, create_sessionmaker, create_tables
@@ -30,7 +31,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Created here, not at import time: each app (and each test's app) gets its own pool,
         # bound to the event loop that serves it.
         engine = create_engine(settings.database_url)
-        redis = create_redis(settings.redis_url)
+        try:
+            redis = await open_redis(settings.redis_url)
+        except BaseException:
+            await engine.dispose()
+            raise
         try:
             await create_tables(engine)
             yield {

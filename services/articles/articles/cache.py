@@ -25,16 +25,3 @@ class ArticleCache:
 
     async def invalidate(self, article_id: int) -> None:
         await self.redis.delete(self.key(article_id))
-
-
-def create_redis(url: str | None) -> Redis:
-    """A client for the server at `url`, or an in-process fakeredis when no URL is set.
-
-    The fake gets a server of its own: fakeredis shares one server between all clients with
-    the same host and port, which would leak keys between app instances (and tests).
-    """
-    if url is not None:
-        return Redis.from_url(url)
-    from fakeredis import FakeAsyncRedis, FakeServer
-
-    return FakeAsyncRedis(server=FakeServer())

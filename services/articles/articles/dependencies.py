@@ -2,6 +2,10 @@
 
 Each reads what the lifespan created from `request.state`, so tests can swap any of them with
 `app.dependency_overrides`.
+
+Every dependency here is `async def`, though most await nothing: FastAPI runs a plain `def`
+dependency in its thread pool, a thread hop per request that cost a cached read about a third
+of its rate (bench/README.md). None of them blocks, so none needs the thread.
 """
 
 from collections.abc import AsyncIterator
@@ -24,8 +28,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-# `async def` although nothing is awaited: FastAPI runs a plain `def` dependency in its thread
-# pool, a thread hop per request that cost a cached read about a third of its rate (bench/README.md).
 async def get_cache(request: Request) -> ArticleCache:
     cache: ArticleCache = request.state.cache
     return cache
@@ -49,7 +51,7 @@ async def get_optional_user(
         raise _unauthorized(f"Invalid token: {error}") from error
 
 
-def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
         raise _unauthorized("Not authenticated")
     return user

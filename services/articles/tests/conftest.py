@@ -6,7 +6,6 @@ running, built on the `app` fixture below) and `live_server`. This file only say
 this service's app from them.
 """
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -16,9 +15,7 @@ from articles.app import create_app
 from articles.settings import Settings
 from fastapi_testkit import LifespanClient, create_token
 
-SECRET = "test-secret-that-is-at-least-32-bytes"
-
-AuthHeaders = Callable[..., dict[str, str]]
+from .helpers import SECRET, AuthHeaders, PostArticle
 
 
 @pytest.fixture
@@ -40,9 +37,6 @@ def auth() -> AuthHeaders:
         return {"Authorization": f"Bearer {create_token(user_id, SECRET, **claims)}"}
 
     return headers
-
-
-PostArticle = Callable[..., Awaitable[dict[str, Any]]]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from articles.models import Article
 from fastapi_testkit import LifespanClient
 
-from .conftest import AuthHeaders, PostArticle
+from .helpers import AuthHeaders, PostArticle
 
 pytestmark = pytest.mark.db
 
@@ -16,7 +16,7 @@ async def test_create_returns_the_stored_article(client: LifespanClient, auth: A
 
     response = await client.post("/api/articles/", json=body, headers=auth("alice"))
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     created = response.json()
     assert created | body == created  # every field sent came back unchanged
     assert set(created) == {"id", "title", "content", "status", "author_id", "created_at"}
@@ -48,7 +48,7 @@ async def test_list_shows_only_published_articles(client: LifespanClient, post_a
 
     response = await client.get("/api/articles/")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert sorted(a["title"] for a in response.json()) == ["Published One", "Published Two"]
 
 
@@ -86,7 +86,7 @@ async def test_a_published_article_is_public(client: LifespanClient, post_articl
 
     response = await client.get(f"/api/articles/{created['id']}")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == created
 
 
@@ -97,14 +97,14 @@ async def test_a_draft_is_visible_to_its_author_only(
     url = f"/api/articles/{draft['id']}"
 
     assert (await client.get(url, headers=auth("alice"))).json() == draft
-    assert (await client.get(url, headers=auth("bob"))).status_code == 404
-    assert (await client.get(url)).status_code == 404
+    assert (reply := await client.get(url, headers=auth("bob"))).status_code == 404, reply.text
+    assert (reply := await client.get(url)).status_code == 404, reply.text
 
 
 async def test_an_unknown_article_is_404(client: LifespanClient) -> None:
     response = await client.get("/api/articles/999")
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Article 999 not found"}
 
 
@@ -117,7 +117,7 @@ async def test_the_author_can_update_an_article(
         f"/api/articles/{created['id']}", json={"title": "After", "status": "published"}, headers=auth("alice")
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == created | {"title": "After", "status": "published"}
     assert (await client.get(f"/api/articles/{created['id']}")).json()["title"] == "After"
 
@@ -129,9 +129,9 @@ async def test_the_author_can_delete_an_article(
 
     response = await client.delete(f"/api/articles/{created['id']}", headers=auth("alice"))
 
-    assert response.status_code == 204
+    assert response.status_code == 204, response.text
     assert response.content == b""
-    assert (await client.get(f"/api/articles/{created['id']}")).status_code == 404
+    assert (reply := await client.get(f"/api/articles/{created['id']}")).status_code == 404, reply.text
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
@@ -143,7 +143,7 @@ async def test_only_the_author_may_change_a_published_article(
 
     response = await client.request(method, url, json={"title": "Theirs"}, headers=auth("bob"))
 
-    assert response.status_code == 403
+    assert response.status_code == 403, response.text
     assert (await client.get(url)).json()["title"] == "Mine"
 
 
@@ -156,14 +156,14 @@ async def test_someone_elses_draft_is_404_not_403(
 
     response = await client.request(method, f"/api/articles/{draft['id']}", json={"title": "x"}, headers=auth("bob"))
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
 async def test_changing_an_unknown_article_is_404(client: LifespanClient, auth: AuthHeaders, method: str) -> None:
     response = await client.request(method, "/api/articles/4242", json={"title": "x"}, headers=auth())
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
@@ -172,4 +172,4 @@ async def test_changing_needs_a_token(client: LifespanClient, post_article: Post
 
     response = await client.request(method, f"/api/articles/{created['id']}", json={"title": "x"})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text

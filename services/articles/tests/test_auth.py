@@ -7,7 +7,7 @@ from articles.auth import User
 from articles.dependencies import get_current_user
 from fastapi_testkit import LifespanClient, create_token, override_dependencies
 
-from .conftest import SECRET, AuthHeaders
+from .helpers import SECRET, AuthHeaders
 
 pytestmark = pytest.mark.auth
 
@@ -17,7 +17,7 @@ ARTICLE = {"title": "Hello", "content": "World"}
 async def test_valid_token_makes_its_subject_the_author(client: LifespanClient, auth: AuthHeaders) -> None:
     response = await client.post("/api/articles/", json=ARTICLE, headers=auth("alice"))
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["author_id"] == "alice"
 
 
@@ -44,7 +44,7 @@ async def test_bad_tokens_get_401_with_bearer_challenge(
 
     response = await client.post("/api/articles/", json=ARTICLE, headers=headers)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert reason in response.json()["detail"]
 
@@ -54,7 +54,7 @@ async def test_a_token_signed_with_another_algorithm_is_refused(client: Lifespan
 
     response = await client.post("/api/articles/", json=ARTICLE, headers={"Authorization": f"Bearer {token}"})
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
 
 
 async def test_overriding_the_current_user_skips_the_token(app: FastAPI, client: LifespanClient) -> None:
@@ -62,10 +62,10 @@ async def test_overriding_the_current_user_skips_the_token(app: FastAPI, client:
     with override_dependencies(app, {get_current_user: lambda: User(id="override-user")}):
         response = await client.post("/api/articles/", json=ARTICLE)
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["author_id"] == "override-user"
     # The override is gone with the block: the real check is back.
-    assert (await client.post("/api/articles/", json=ARTICLE)).status_code == 401
+    assert (reply := await client.post("/api/articles/", json=ARTICLE)).status_code == 401, reply.text
 
 
 async def test_an_override_restores_the_one_it_replaced(app: FastAPI, client: LifespanClient) -> None:

@@ -13,7 +13,7 @@ from articles.dependencies import get_cache
 from articles.schemas import ArticleRead
 from fastapi_testkit import LifespanClient, override_dependencies
 
-from .conftest import AuthHeaders, PostArticle
+from .helpers import AuthHeaders, PostArticle
 
 pytestmark = pytest.mark.cache
 
@@ -85,7 +85,9 @@ async def test_drafts_are_never_cached(
 ) -> None:
     draft = await post_article(status="draft")
 
-    assert (await client.get(f"/api/articles/{draft['id']}", headers=auth("alice"))).status_code == 200
+    assert (reply := await client.get(f"/api/articles/{draft['id']}", headers=auth("alice"))).status_code == 200, (
+        reply.text
+    )
 
     assert await cache.get(draft["id"]) is None
 
@@ -113,7 +115,7 @@ async def test_unpublishing_hides_the_article_at_once(
 
     await client.patch(url, json={"status": "draft"}, headers=auth("alice"))
 
-    assert (await client.get(url)).status_code == 404  # not served stale from the cache
+    assert (reply := await client.get(url)).status_code == 404, reply.text  # not served stale from the cache
 
 
 async def test_a_delete_invalidates_the_cached_article(
@@ -126,7 +128,7 @@ async def test_a_delete_invalidates_the_cached_article(
     await client.delete(url, headers=auth("alice"))
 
     assert await cache.get(created["id"]) is None
-    assert (await client.get(url)).status_code == 404
+    assert (reply := await client.get(url)).status_code == 404, reply.text
 
 
 async def test_cache_aside_with_a_mock_cache(

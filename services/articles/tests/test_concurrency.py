@@ -15,7 +15,7 @@ from articles.dependencies import get_session
 from articles.models import Article
 from fastapi_testkit import LifespanClient, override_dependencies
 
-from .conftest import AuthHeaders
+from .helpers import AuthHeaders
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.db]
 

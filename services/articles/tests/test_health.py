@@ -4,7 +4,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from fastapi_testkit import LifespanClient, LiveServer
+from articles.app import create_app
+from articles.redis_client import RedisUnavailableError
+from articles.settings import Settings
+from fastapi_testkit import LifespanClient, LiveServer, lifespan_client
+from fastapi_testkit.process import free_port
 
 pytestmark = pytest.mark.lifespan
 
@@ -12,7 +16,7 @@ pytestmark = pytest.mark.lifespan
 async def test_health_check_answers_ok(client: LifespanClient) -> None:
     response = await client.get("/health")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok"}
 
 
@@ -29,7 +33,7 @@ async def test_without_the_lifespan_requests_have_no_session(app: FastAPI) -> No
     """
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as bare:
-        assert (await bare.get("/health")).status_code == 200  # needs nothing from the lifespan
+        assert (reply := await bare.get("/health")).status_code == 200, reply.text  # needs nothing from the lifespan
         with pytest.raises(AttributeError, match="sessionmaker"):
             await bare.get("/api/articles/")
 
@@ -39,3 +43,12 @@ async def test_health_over_a_real_socket(live_server: LiveServer) -> None:
         response = await http.get("/health")
 
     assert response.json() == {"status": "ok"}
+
+
+async def test_an_unreachable_redis_fails_the_startup_naming_it(settings: Settings) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_app(settings.model_copy(update={"redis_url": url}))
+
+    with pytest.raises(RedisUnavailableError, match=f"Redis at {url} did not answer"):
+        async with lifespan_client(app):
+            pass  # pragma: no cover

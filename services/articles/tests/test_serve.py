@@ -37,7 +37,7 @@ async def test_the_served_app_answers_a_real_client(served: str) -> None:
             json={"title": "Hello", "content": "From a real socket", "status": "published"},
             headers={"Authorization": f"Bearer {token}"},
         )
-        assert created.status_code == 201
+        assert created.status_code == 201, created.text
         listed = await http.get("/api/articles/")
         fetched = await http.get(f"/api/articles/{created.json()['id']}")
 
@@ -53,3 +53,12 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     assert served["port"] == 9001
     assert served["factory"] is True  # a fresh app from create_app(), reading its settings
     assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
+
+
+def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ARTICLES_ACCESS_LOG", raising=False)
+    served = uvicorn_arguments(main, [], monkeypatch)
+    assert (served["loop"], served["http"], served["access_log"]) == ("uvloop", "httptools", False)
+
+    monkeypatch.setenv("ARTICLES_ACCESS_LOG", "true")
+    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True

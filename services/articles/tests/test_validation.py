@@ -6,7 +6,7 @@ import pytest
 
 from fastapi_testkit import LifespanClient
 
-from .conftest import AuthHeaders, PostArticle
+from .helpers import AuthHeaders, PostArticle
 
 VALID = {"title": "Title", "content": "Content", "status": "draft"}
 
@@ -36,7 +36,7 @@ async def test_create_refuses_bad_fields(
 ) -> None:
     response = await client.post("/api/articles/", json=VALID | change, headers=auth())
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [location]
     assert message in response.json()["detail"][0]["msg"]
 
@@ -47,7 +47,7 @@ async def test_create_requires_title_and_content(client: LifespanClient, auth: A
 
     response = await client.post("/api/articles/", json=body, headers=auth())
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [["body", missing]]
 
 
@@ -56,7 +56,7 @@ async def test_the_longest_allowed_fields_are_accepted(client: LifespanClient, a
 
     response = await client.post("/api/articles/", json=body, headers=auth())
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["content"] == body["content"]
 
 
@@ -70,7 +70,7 @@ async def test_a_body_that_is_not_an_article_object_is_422(
 
     response = await client.post("/api/articles/", content=raw, headers=headers)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"][0] == "body"
 
 
@@ -91,7 +91,7 @@ async def test_update_refuses_bad_fields(
 
     response = await client.patch(f"/api/articles/{created['id']}", json=change, headers=auth())
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [location]
     assert (await client.get(f"/api/articles/{created['id']}")).json()["title"] == "Kept"
 
@@ -104,7 +104,7 @@ async def test_ids_outside_the_id_range_are_422(
     """Without the bound, 2**70 would reach PostgreSQL as an out-of-range integer: a 500."""
     response = await client.request(method, f"/api/articles/{article_id}", json={"title": "x"}, headers=auth())
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [["path", "article_id"]]
 
 
@@ -121,12 +121,12 @@ async def test_ids_outside_the_id_range_are_422(
 async def test_list_bounds_are_422(client: LifespanClient, params: dict[str, Any], location: str) -> None:
     response = await client.get("/api/articles/", params=params)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [["query", location]]
 
 
 async def test_the_extreme_allowed_page_is_served(client: LifespanClient) -> None:
     response = await client.get("/api/articles/", params={"limit": 100, "offset": 2**31 - 1})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == []

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 
 from chat.fanout import FanOut, open_fanout
 from chat.groups import Groups
-from chat.history import History, open_history
 from chat.routes import router
 from chat.settings import Settings
+from chat.storage import History, open_history
 
 
 class State(TypedDict):

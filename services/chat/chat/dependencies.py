@@ -3,6 +3,10 @@
 Each reads what the lifespan created from the connection's state, so tests can swap any of them
 with `app.dependency_overrides`. `HTTPConnection`, not `Request`, so that WebSocket routes can
 use them too.
+
+Every dependency here is `async def`, though most await nothing: FastAPI runs a plain `def`
+dependency in its thread pool, a thread hop per request that cost a cached read about a third
+of its rate (bench/README.md). None of them blocks, so none needs the thread.
 """
 
 from typing import Annotated
@@ -14,34 +18,34 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from chat.auth import AuthenticationError, User, authenticate
 from chat.fanout import FanOut
 from chat.groups import Groups
-from chat.history import History
 from chat.settings import Settings
+from chat.storage import History
 
 # auto_error=False: FastAPI's own error would not carry our message; we raise the 401 ourselves.
 bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings(connection: HTTPConnection) -> Settings:
+async def get_settings(connection: HTTPConnection) -> Settings:
     settings: Settings = connection.state.settings
     return settings
 
 
-def get_rooms(connection: HTTPConnection) -> Groups:
+async def get_rooms(connection: HTTPConnection) -> Groups:
     rooms: Groups = connection.state.rooms
     return rooms
 
 
-def get_inboxes(connection: HTTPConnection) -> Groups:
+async def get_inboxes(connection: HTTPConnection) -> Groups:
     inboxes: Groups = connection.state.inboxes
     return inboxes
 
 
-def get_fanout(connection: HTTPConnection) -> FanOut:
+async def get_fanout(connection: HTTPConnection) -> FanOut:
     fanout: FanOut = connection.state.fanout
     return fanout
 
 
-def get_history(connection: HTTPConnection) -> History:
+async def get_history(connection: HTTPConnection) -> History:
     history: History = connection.state.history
     return history
 
@@ -53,7 +57,7 @@ FanOutDep = Annotated[FanOut, Depends(get_fanout)]
 HistoryDep = Annotated[History, Depends(get_history)]
 
 
-def get_current_user(
+async def get_current_user(
     settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> User:
     """The caller named by a valid `Authorization: Bearer <JWT>`; a 401 otherwise."""

@@ -3,19 +3,15 @@
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
+from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat.groups import Groups
-
-if TYPE_CHECKING:
-    from fakeredis import FakeServer
+from chat.redis_client import open_redis
 
 logger = logging.getLogger(__name__)
 
@@ -92,34 +88,13 @@ class RedisFanOut:
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
 
-# fakeredis:// servers by name, alive while some client uses them.
-_fake_servers: "weakref.WeakValueDictionary[str, FakeServer]" = weakref.WeakValueDictionary()
-
-
-def create_redis(url: str) -> Redis:
-    """A client for `url`: a Redis server, or `fakeredis://<name>[/<db>]` for an in-process fake.
-
-    Every app in this process that names the same fake server shares it, as two instances
-    share a real one; that is how tests run two instances on one Redis without a server.
-    """
-    parts = urlsplit(url)
-    if parts.scheme != "fakeredis":
-        return Redis.from_url(url, decode_responses=True)
-    from fakeredis import FakeAsyncRedis, FakeServer
-
-    server = _fake_servers.get(parts.netloc)
-    if server is None:
-        server = _fake_servers[parts.netloc] = FakeServer()
-    return FakeAsyncRedis(server=server, db=int(parts.path.strip("/") or 0), decode_responses=True)
-
-
 @asynccontextmanager
 async def open_fanout(redis_url: str | None, rooms: Groups) -> AsyncIterator[FanOut]:
     """The fan-out for `rooms`: in-process when `redis_url` is None, else through that Redis."""
     if redis_url is None:
         yield LocalFanOut(rooms)
         return
-    redis = create_redis(redis_url)
+    redis = await open_redis(redis_url, decode_responses=True)
     fanout = RedisFanOut(redis, rooms)
     try:
         await fanout.start()

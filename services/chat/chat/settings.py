@@ -7,6 +7,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", frozen=True)
 
+    # One line per request on stdout; off by default, as it cost a bare endpoint a fifth of its
+    # rate (README, "Serving"). A proxy in front usually logs requests already.
+    access_log: bool = False
+
     # Unset: rooms live in this process. redis://...: every message goes through Redis pub/sub,
     # so the instances sharing that server share rooms. fakeredis://<name>: the same code path on
     # an in-process fake Redis, shared by the apps of this process that give the same name.

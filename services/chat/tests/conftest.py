@@ -6,29 +6,15 @@ lifespan running, built on the `app` fixture below) and `live_server`. This file
 build this service's app from them, and gives WebSocket connections to it.
 """
 
-from typing import Any
-
 import pytest
 from fastapi import FastAPI
 
 from chat.app import create_app
 from chat.settings import Settings
-from fastapi_testkit import LifespanClient, create_token
+from fastapi_testkit import LifespanClient
 from fastapi_testkit.websocket import WebSocketConnector
 
-SECRET = "test-secret-that-is-at-least-32-bytes"
-
-
-def make_settings(redis_url: str | None, mongo_url: str | None, **overrides: Any) -> Settings:
-    # Every field set explicitly, so CHAT_* variables in the shell cannot leak into tests.
-    fields: dict[str, Any] = {
-        "redis_url": redis_url,
-        "mongo_url": mongo_url,
-        "jwt_secret": SECRET,
-        "max_message_bytes": 4096,
-        "queue_size": 100,
-    }
-    return Settings(**(fields | overrides))
+from .helpers import make_settings
 
 
 @pytest.fixture
@@ -50,12 +36,3 @@ def ws(app: FastAPI, client: LifespanClient) -> WebSocketConnector:
     session entered in a yield fixture fails at teardown; see the kit's websocket module).
     """
     return WebSocketConnector(app, state=client.state)
-
-
-def token(user_id: str = "alice", **claims: Any) -> str:
-    """A valid token for `user_id`, signed with the suite's secret."""
-    return create_token(user_id, SECRET, **claims)
-
-
-def bearer(user_id: str = "alice") -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(user_id)}"}

@@ -13,8 +13,7 @@ from chat.settings import Settings
 from fastapi_testkit import LifespanClient, eventually, lifespan_client
 from fastapi_testkit.websocket import WebSocketConnector, receive_text_sync
 
-from .conftest import make_settings, token
-from .test_rooms import rooms
+from .helpers import make_settings, rooms, token
 
 pytestmark = pytest.mark.websocket
 

@@ -4,7 +4,6 @@ On the embedded backend both instances name one in-process fake server (`fakered
 with `--backend real` they share this xdist worker's database on the real Redis.
 """
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,11 +14,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from chat import fanout as fanout_module
 from chat.app import create_app
 from chat.fanout import RedisFanOut
+from chat.redis_client import RedisUnavailableError
 from fastapi_testkit import LifespanClient, lifespan_client
+from fastapi_testkit.process import free_port
 from fastapi_testkit.websocket import WebSocketConnector
 
-from .conftest import make_settings
-from .test_rooms import rooms
+from .helpers import make_settings, rooms
 
 pytestmark = pytest.mark.websocket
 
@@ -127,11 +127,9 @@ async def test_the_listener_resubscribes_after_losing_redis(
 
 
 async def test_an_unreachable_redis_fails_the_startup(mongo_url: str | None) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(make_settings(f"redis://127.0.0.1:{port}/0", mongo_url))
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_app(make_settings(url, mongo_url))
 
-    with pytest.raises(RedisConnectionError):
+    with pytest.raises(RedisUnavailableError, match=f"Redis at {url} did not answer"):
         async with lifespan_client(app):
             pass  # pragma: no cover

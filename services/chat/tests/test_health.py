@@ -10,7 +10,7 @@ pytestmark = pytest.mark.lifespan
 async def test_health_check_answers_ok(client: LifespanClient) -> None:
     response = await client.get("/health")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok"}
 
 
@@ -20,4 +20,4 @@ async def test_lifespan_state_reaches_the_test(client: LifespanClient) -> None:
 
 
 async def test_a_plain_get_on_a_socket_route_is_not_found(client: LifespanClient) -> None:
-    assert (await client.get("/ws/chat/lobby")).status_code == 404
+    assert (reply := await client.get("/ws/chat/lobby")).status_code == 404, reply.text

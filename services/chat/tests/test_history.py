@@ -7,11 +7,11 @@ import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from chat.app import create_app
-from chat.history import History
+from chat.storage import History
 from fastapi_testkit import LifespanClient, lifespan_client
 from fastapi_testkit.websocket import WebSocketConnector
 
-from .conftest import make_settings
+from .helpers import make_settings
 
 
 async def send_all(ws: WebSocketConnector, room_id: str, texts: list[str]) -> None:
@@ -29,7 +29,7 @@ async def test_every_message_is_stored_with_its_room_and_time(ws: WebSocketConne
 
     response = await client.get("/api/rooms/lobby/messages")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     messages = response.json()
     assert [(m["room_id"], m["text"]) for m in messages] == [("lobby", "hello"), ("lobby", "world")]
     for message in messages:
@@ -90,7 +90,7 @@ async def test_messages_of_one_millisecond_keep_their_order(client: LifespanClie
 async def test_bad_history_queries_are_a_422_naming_the_field(client: LifespanClient, path: str, field: str) -> None:
     response = await client.get(path)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
 
 

@@ -12,23 +12,15 @@ from contextlib import closing
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat.app import create_app
 from fastapi_testkit import LiveServer, eventually, live_server
 
-from .conftest import bearer, make_settings, token
+from .helpers import bearer, make_settings, receive, token
 
 pytestmark = pytest.mark.websocket
-
-
-async def receive(connection: ClientConnection, timeout: float = 5) -> str:  # noqa: ASYNC109 (a read's deadline)
-    """The next text message, within `timeout` seconds."""
-    async with asyncio.timeout(timeout):
-        message = await connection.recv()
-    assert isinstance(message, str)
-    return message
 
 
 async def room_sizes(server_url: str) -> dict[str, int]:
@@ -71,7 +63,7 @@ async def test_a_rejected_notification_socket_is_an_http_403_over_the_network(
         async with connect(f"{live_server.ws_url}/ws/notifications{query}"):
             pass  # pragma: no cover (the handshake is refused)
 
-    assert refused.value.response.status_code == 403
+    assert refused.value.response.status_code == 403, refused.value.response.body
 
 
 async def test_a_bad_room_id_is_an_http_403_over_the_network(live_server: LiveServer) -> None:
@@ -79,7 +71,7 @@ async def test_a_bad_room_id_is_an_http_403_over_the_network(live_server: LiveSe
         async with connect(f"{live_server.ws_url}/ws/chat/room!"):
             pass  # pragma: no cover (the handshake is refused)
 
-    assert refused.value.response.status_code == 403
+    assert refused.value.response.status_code == 403, refused.value.response.body
 
 
 @pytest.mark.auth
@@ -170,7 +162,7 @@ async def test_a_failing_history_closes_with_1011_and_leaks_no_member(
     async def database_down(self: object, room_id: str, text: str) -> None:
         raise RuntimeError("the database is down")
 
-    monkeypatch.setattr("chat.history.History.add", database_down)
+    monkeypatch.setattr("chat.storage.History.add", database_down)
     async with connect(f"{live_server.ws_url}/ws/chat/lobby") as client:
         await client.send("lost")
         with pytest.raises(ConnectionClosed) as closed:

@@ -6,7 +6,7 @@ from httpx_ws import WebSocketDisconnect
 from fastapi_testkit import LifespanClient, create_token, eventually
 from fastapi_testkit.websocket import WebSocketConnector
 
-from .conftest import SECRET, bearer, token
+from .helpers import SECRET, bearer, token
 
 pytestmark = [pytest.mark.websocket, pytest.mark.auth]
 
@@ -53,7 +53,7 @@ async def test_a_push_reaches_every_socket_of_that_user_and_no_other(
         response = await client.post(
             "/api/notifications", json={"user_id": "alice", "message": "your order shipped"}, headers=bearer("shop")
         )
-        assert response.status_code == 202
+        assert response.status_code == 202, response.text
         assert response.json() == {"reached": 2}
         assert await alice_phone.receive_text() == "your order shipped"
         assert await alice_laptop.receive_text() == "your order shipped"
@@ -65,7 +65,7 @@ async def test_a_push_reaches_every_socket_of_that_user_and_no_other(
 async def test_a_push_to_a_user_with_no_socket_reaches_nobody(client: LifespanClient) -> None:
     response = await client.post("/api/notifications", json={"user_id": "carol", "message": "hi"}, headers=bearer())
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     assert response.json() == {"reached": 0}
 
 
@@ -94,7 +94,7 @@ async def test_a_closed_socket_is_no_longer_counted(ws: WebSocketConnector, clie
 async def test_pushing_needs_a_valid_bearer_token(client: LifespanClient, headers: dict[str, str]) -> None:
     response = await client.post("/api/notifications", json={"user_id": "alice", "message": "hi"}, headers=headers)
 
-    assert response.status_code == 401
+    assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert response.json()["detail"].startswith("Not authenticated")
 
@@ -116,7 +116,7 @@ async def test_a_bad_push_is_a_422_naming_the_field(
 ) -> None:
     response = await client.post("/api/notifications", json=body, headers=bearer())
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
 
 
@@ -125,4 +125,4 @@ async def test_the_longest_push_is_accepted(client: LifespanClient) -> None:
 
     response = await client.post("/api/notifications", json=body, headers=bearer())
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from chat.__main__ import main
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 
-from .test_live_server import receive
+from .helpers import receive
 
 pytestmark = [pytest.mark.slow, pytest.mark.websocket]
 
@@ -51,3 +51,12 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     assert served["port"] == 9001
     assert served["factory"] is True  # a fresh app from create_app(), reading its settings
     assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
+
+
+def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHAT_ACCESS_LOG", raising=False)
+    served = uvicorn_arguments(main, [], monkeypatch)
+    assert (served["loop"], served["http"], served["access_log"]) == ("uvloop", "httptools", False)
+
+    monkeypatch.setenv("CHAT_ACCESS_LOG", "true")
+    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True

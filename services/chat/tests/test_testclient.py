@@ -18,7 +18,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from fastapi_testkit.websocket import receive_text_sync
 
-from .conftest import token
+from .helpers import token
 
 pytestmark = pytest.mark.websocket
 

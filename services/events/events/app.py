@@ -7,9 +7,10 @@ from typing import TypedDict
 from fastapi import FastAPI
 
 from events import errors
+from events.redis_client import open_redis
 from events.routes import router
 from events.settings import Settings
-from events.streams import TopicStreams, create_redis
+from events.storage import TopicStreams
 from events.subscribers import Subscribers
 
 
@@ -29,7 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         # Created here, not at import time: each app (and each test's app) gets its own
         # connection pool, bound to the event loop that serves it.
-        redis = create_redis(settings.redis_url, max_connections=settings.redis_max_connections)
+        # Decoded replies: ids, names and JSON are text. `max_connections` bounds the pool, and
+        # with it the streams that can wait at once (settings.py).
+        redis = await open_redis(
+            settings.redis_url, decode_responses=True, max_connections=settings.redis_max_connections
+        )
         try:
             yield {
                 "settings": settings,

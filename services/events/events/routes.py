@@ -11,7 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from events.dependencies import SettingsDep, StreamsDep, SubscribersDep, SubscriptionDep, TopicPath
 from events.schemas import EventIn, Published, TopicInfo, to_json
-from events.streams import BEGINNING
+from events.storage import BEGINNING
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVENTS_", frozen=True)
 
+    # One line per request on stdout; off by default, as it cost a bare endpoint a fifth of its
+    # rate (README, "Serving"). A proxy in front usually logs requests already.
+    access_log: bool = False
+
     # Unset means an in-process fakeredis, so the service runs with no server at all.
     redis_url: str | None = None
     # Each topic's stream keeps this many events (XADD MAXLEN): what a reconnecting client can replay.

@@ -26,7 +26,7 @@ async def test_the_articles_sse_test_corrected(client: LifespanClient) -> None:
     """
     response = await client.get("/api/events/news", headers={"Accept": "text/event-stream"})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.text == "".join(f"data: {text}\n\n" for text in EXPECTED)
 

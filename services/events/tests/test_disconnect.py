@@ -19,7 +19,7 @@ from events.settings import Settings
 from fastapi_testkit import Backend, eventually, live_server
 from fastapi_testkit.sse import sse_stream
 
-from .conftest import publish, served_state
+from .helpers import publish, served_state
 
 pytestmark = pytest.mark.sse
 

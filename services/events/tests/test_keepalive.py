@@ -18,7 +18,7 @@ from events.settings import Settings
 from fastapi_testkit import live_server
 from fastapi_testkit.sse import sse_stream
 
-from .conftest import publish
+from .helpers import publish
 
 pytestmark = pytest.mark.sse
 
@@ -44,7 +44,7 @@ async def test_an_idle_stream_sends_keep_alive_comments_at_the_configured_interv
         elapsed = time.monotonic() - started
 
     # Comments only: an unknown topic sends nothing else, and no error.
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert text == ": keep-alive\n\n" * 3
     # Each comes after an interval of silence, not sooner (the upper bound depends on the machine).
     assert elapsed >= 2.5 * INTERVAL

@@ -15,7 +15,7 @@ async def test_publishing_answers_201_with_the_events_id(client: LifespanClient)
     first = await client.post("/api/topics/news/events", json={"event": "headline", "data": {"title": "One"}})
     second = await client.post("/api/topics/news/events", json={"event": "headline", "data": None})
 
-    assert first.status_code == second.status_code == 201
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
     assert set(first.json()) == {"id"}
     # Redis Stream ids, `<milliseconds>-<sequence>`, grow with every event of a topic.
     first_id, second_id = (tuple(map(int, r.json()["id"].split("-"))) for r in (first, second))
@@ -35,7 +35,7 @@ async def test_a_topic_reports_its_length_and_newest_id(client: LifespanClient) 
 async def test_an_unknown_topic_is_empty_not_an_error(client: LifespanClient) -> None:
     response = await client.get("/api/topics/unknown")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"topic": "unknown", "length": 0, "last_event_id": None, "subscribers": 0}
 
 

@@ -35,7 +35,7 @@ async def test_the_served_app_streams_to_a_real_client(served: ServedProcess) ->
             event = await stream.next_event()
         demo = await http.get("/api/events/news")
 
-    assert published.status_code == 201
+    assert published.status_code == 201, published.text
     assert (event.id, event.event, event.data) == (published.json()["id"], "headline", '"hello"')
     assert demo.text.count("data: Event") == 5
 
@@ -66,3 +66,12 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     assert served["factory"] is True  # a fresh app from create_app(), reading its settings
     assert served["timeout_graceful_shutdown"] == GRACEFUL_SHUTDOWN_SECONDS
     assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
+
+
+def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVENTS_ACCESS_LOG", raising=False)
+    served = uvicorn_arguments(main, [], monkeypatch)
+    assert (served["loop"], served["http"], served["access_log"]) == ("uvloop", "httptools", False)
+
+    monkeypatch.setenv("EVENTS_ACCESS_LOG", "true")
+    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True

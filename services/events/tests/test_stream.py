@@ -10,16 +10,18 @@ import asyncio
 import json
 from contextlib import AsyncExitStack
 from typing import Any
+from unittest.mock import AsyncMock, patch
 
 import httpx
 import pytest
+from fakeredis import FakeAsyncRedis, FakeServer
 
 from events.app import create_app
 from events.settings import Settings
 from fastapi_testkit import live_server
 from fastapi_testkit.sse import sse_stream
 
-from .conftest import publish, subscribers
+from .helpers import publish, subscribers
 
 pytestmark = pytest.mark.sse
 
@@ -143,20 +145,25 @@ async def test_a_topic_keeps_only_its_newest_events(redis_url: str | None) -> No
     assert [e.id for e in replayed] == ids[2:]
 
 
-async def test_without_redis_publishing_is_a_503_and_a_resumed_stream_ends_cleanly() -> None:
-    # Nothing listens on port 1: every Redis command fails to connect.
-    app = create_app(Settings(redis_url="redis://127.0.0.1:1/0", keepalive_interval=0.05))
-    async with live_server(app) as server, httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        published = await http.post("/api/topics/news/events", json={"event": "e", "data": 1})
-        # A new stream must ask Redis where the topic ends first: refused before it starts.
-        opened = await http.get(STREAM.format("news"))
-        # A resumed one starts streaming, then ends without an error, as an EventSource expects
-        # of a server that cannot go on: it reconnects later, with its Last-Event-ID.
-        async with sse_stream(http, STREAM.format("news"), headers={"Last-Event-ID": "1-0"}) as stream:
-            events = await stream.remaining()
+async def test_while_redis_is_down_publishing_is_a_503_and_a_resumed_stream_ends_cleanly() -> None:
+    # Redis answered at startup (an unreachable one fails it: test_health.py), then went away:
+    # a fakeredis server marked disconnected fails every command with a ConnectionError.
+    down = FakeServer()
+    down.connected = False
+    redis = FakeAsyncRedis(server=down, decode_responses=True)
+    app = create_app(Settings(redis_url=None, keepalive_interval=0.05))
+    with patch("events.app.open_redis", new=AsyncMock(return_value=redis)):
+        async with live_server(app) as server, httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            published = await http.post("/api/topics/news/events", json={"event": "e", "data": 1})
+            # A new stream must ask Redis where the topic ends first: refused before it starts.
+            opened = await http.get(STREAM.format("news"))
+            # A resumed one starts streaming, then ends without an error, as an EventSource expects
+            # of a server that cannot go on: it reconnects later, with its Last-Event-ID.
+            async with sse_stream(http, STREAM.format("news"), headers={"Last-Event-ID": "1-0"}) as stream:
+                events = await stream.remaining()
 
     for response in (published, opened):
-        assert response.status_code == 503
+        assert response.status_code == 503, response.text
         assert response.json() == {"detail": "The event store is unavailable; try again later"}
     assert events == []
 

@@ -96,7 +96,9 @@ async def test_data_larger_than_the_limit_is_refused(client: LifespanClient) -> 
         f"Value error, data must be at most {MAX_DATA_BYTES} bytes as JSON",
     )
     fits = "x" * (MAX_DATA_BYTES - 2)
-    assert (await client.post("/api/topics/news/events", json={"event": "e", "data": fits})).status_code == 201
+    assert (
+        reply := await client.post("/api/topics/news/events", json={"event": "e", "data": fits})
+    ).status_code == 201, reply.text
 
 
 BAD_IDS = ["abc", "1", "1-", "-1", "1-2-3", "1-x", " 1-0", "\u0661-0", f"{2**64}-0", f"0-{2**64}"]

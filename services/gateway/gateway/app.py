@@ -5,10 +5,13 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, status
+from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.dependencies import HttpClient, RedisDep, Sessionmaker, SettingsDep
+from gateway.health import check_all
 from gateway.ratelimit import RateLimiter
 from gateway.redis_client import open_redis
 from gateway.routes import router
@@ -57,5 +60,19 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
                 await engine.dispose()
 
     app = FastAPI(title="Gateway", lifespan=lifespan)
+
+    # /health before the router: the proxy's catch-all routes must not see it first.
+    @app.get("/health")
+    async def health(
+        client: HttpClient, redis: RedisDep, sessionmaker: Sessionmaker, settings: SettingsDep
+    ) -> JSONResponse:
+        """200 when every upstream, Redis and the database answer; 503 naming what does not."""
+        dependencies = await check_all(client, settings.upstreams(), redis, sessionmaker)
+        healthy = all(state == "ok" for state in dependencies.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "dependencies": dependencies},
+            status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
     app.include_router(router)
     return app

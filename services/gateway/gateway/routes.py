@@ -7,27 +7,13 @@ import httpx
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from gateway.dependencies import HttpClient, RateLimited, RedisDep, Sessionmaker, SettingsDep
-from gateway.health import check_all
+from gateway.dependencies import HttpClient, RateLimited, Sessionmaker, SettingsDep
 from gateway.proxy import checked_path, forward, read_body
 from gateway.storage import stats_per_service
 
 router = APIRouter()
 
 DASHBOARD_TIMEOUT = 5.0
-
-
-@router.get("/health")
-async def health(
-    client: HttpClient, redis: RedisDep, sessionmaker: Sessionmaker, settings: SettingsDep
-) -> JSONResponse:
-    """200 when every upstream, Redis and the database answer; 503 naming what does not."""
-    dependencies = await check_all(client, settings.upstreams(), redis, sessionmaker)
-    healthy = all(state == "ok" for state in dependencies.values())
-    return JSONResponse(
-        {"status": "ok" if healthy else "unavailable", "dependencies": dependencies},
-        status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
-    )
 
 
 async def _fetch_part(client: httpx.AsyncClient, url: str) -> dict[str, Any]:

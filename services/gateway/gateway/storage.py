@@ -1,33 +1,14 @@
-"""The SQL engine, the request log, and the statistics read from it."""
+"""The SQL engine, the request log's writes, and the statistics read from it."""
 
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Float, Integer, String, event, make_url, select
+from sqlalchemy import event, make_url, select
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class ProxiedRequest(Base):
-    """One request the gateway passed to an upstream."""
-
-    __tablename__ = "proxied_requests"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    method: Mapped[str] = mapped_column(String(16))
-    service: Mapped[str] = mapped_column(String(32), index=True)
-    path: Mapped[str] = mapped_column(String(2048))
-    status: Mapped[int] = mapped_column(Integer)
-    duration_ms: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
-
+from gateway.models import Base, ProxiedRequest
 
 # Seconds a writer waits for SQLite's lock before it fails with "database is locked".
 SQLITE_BUSY_TIMEOUT = 30

@@ -5,53 +5,17 @@ gateway's HTTP client gets in place of the network (`create_app(..., transport=.
 services behind the gateway are tested together in the repository's tests/test_integration.py.
 """
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import httpx
 import pytest
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from fastapi_testkit.routing import RoutingTransport
 from gateway.app import create_app
 from gateway.settings import Settings
 
+from .helpers import fake_upstream
+
 ARTICLES, EVENTS, PROCESSING = "http://articles.test", "http://events.test", "http://processing.test"
-
-
-def fake_upstream(name: str) -> FastAPI:
-    """An upstream that answers /health and echoes every other request back as JSON."""
-    app = FastAPI()
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/api/articles/")
-    async def articles() -> list[dict[str, Any]]:
-        return [{"id": 1, "title": "Latest"}]
-
-    @app.get("/api/stats")
-    async def stats() -> dict[str, int]:
-        return {"pending": 1, "processing": 0, "processed": 2, "failed": 0}
-
-    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def echo(path: str, request: Request) -> Response:
-        body = await request.body()
-        status = int(request.query_params.get("status", 200))
-        echoed = {
-            "upstream": name,
-            "method": request.method,
-            "path": request.url.path,
-            "query": request.url.query,
-            "headers": dict(request.headers),
-            "body": body.decode(),
-        }
-        headers = {"x-upstream": name} | ({"www-authenticate": "Bearer"} if status == 401 else {})
-        return JSONResponse(echoed, status_code=status, headers=headers)
-
-    return app
 
 
 @pytest.fixture
@@ -86,18 +50,3 @@ def settings(database_url: str, redis_url: str | None) -> Settings:
 @pytest.fixture
 def app(settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]) -> FastAPI:
     return create_app(settings, transport=RoutingTransport(upstreams))
-
-
-def failing(error: Exception) -> httpx.MockTransport:
-    """A transport whose every request fails with `error` (a refused connection, a timeout)."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise error
-
-    return httpx.MockTransport(handler)
-
-
-async def chunks(items: list[bytes]) -> AsyncIterator[bytes]:
-    """A request body sent in chunks, with no Content-Length."""
-    for item in items:
-        yield item

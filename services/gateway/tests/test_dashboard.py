@@ -10,13 +10,13 @@ from fastapi import FastAPI
 from fastapi_testkit import LifespanClient, override_dependencies
 from gateway.dependencies import get_redis, get_sessionmaker
 
-from .conftest import failing
+from .helpers import failing
 
 
 async def test_the_dashboard_shows_articles_and_processing_counts(client: LifespanClient) -> None:
     response = await client.get("/api/dashboard")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {
         "articles": {"ok": True, "data": [{"id": 1, "title": "Latest"}]},
         "processing": {"ok": True, "data": {"pending": 1, "processing": 0, "processed": 2, "failed": 0}},
@@ -30,7 +30,7 @@ async def test_a_failing_upstream_leaves_the_other_part_of_the_dashboard(
 
     response = await client.get("/api/dashboard")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["articles"]["ok"] is True
     assert response.json()["processing"] == {"ok": False, "error": "ConnectError: Connection refused"}
 
@@ -69,7 +69,7 @@ async def test_the_two_upstreams_are_asked_at_the_same_time(
 async def test_health_is_200_when_everything_answers(client: LifespanClient) -> None:
     response = await client.get("/health")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {
         "status": "ok",
         "dependencies": {"articles": "ok", "events": "ok", "processing": "ok", "redis": "ok", "database": "ok"},
@@ -90,7 +90,7 @@ async def test_health_is_503_naming_what_is_down(
 
     response = await client.get("/health")
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert response.json()["status"] == "unavailable"
     assert response.json()["dependencies"]["events"] == state
     assert response.json()["dependencies"]["articles"] == "ok"
@@ -122,5 +122,5 @@ async def test_health_reports_a_backend_that_stopped_answering(
     with override_dependencies(app, {dependency: Broken}):
         response = await client.get("/health")
 
-    assert response.status_code == 503
+    assert response.status_code == 503, response.text
     assert response.json()["dependencies"][name] == state

@@ -1,17 +1,17 @@
 """Pools created once in the lifespan: injected fakes, closing on shutdown, patching done right."""
 
-import socket
 from unittest.mock import AsyncMock, patch
 
 import httpx
 import pytest
-import redis.exceptions
 from fakeredis import FakeAsyncRedis, FakeServer
 from fastapi import FastAPI
 from sqlalchemy import event
 
 from fastapi_testkit import LifespanClient, lifespan_client
+from fastapi_testkit.process import free_port
 from gateway.app import create_app
+from gateway.redis_client import RedisUnavailableError
 from gateway.settings import Settings
 from gateway.upstream import create_http_client
 
@@ -22,7 +22,7 @@ async def test_the_lifespan_hands_its_pools_to_requests(client: LifespanClient) 
     """The settings pointed the pools at fakes (a transport, a SQLite file, fakeredis);
     the state the lifespan yielded is what every request uses."""
     assert set(client.state) == {"settings", "http_client", "redis", "sessionmaker", "rate_limiter"}
-    assert (await client.get("/articles/x")).status_code == 200
+    assert (reply := await client.get("/articles/x")).status_code == 200, reply.text
 
 
 async def test_the_pools_are_created_once_not_per_request(settings: Settings, app: FastAPI) -> None:
@@ -70,11 +70,9 @@ async def test_patching_the_redis_factory_done_right(settings: Settings, app: Fa
 
 
 async def test_an_unreachable_redis_fails_the_startup(settings: Settings) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}))
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_app(settings.model_copy(update={"redis_url": url}))
 
-    with pytest.raises(redis.exceptions.ConnectionError, match=f"connecting to 127.0.0.1:{port}"):
+    with pytest.raises(RedisUnavailableError, match=f"Redis at {url} did not answer"):
         async with lifespan_client(app):
             pass  # pragma: no cover

@@ -26,7 +26,7 @@ def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> Non
         health = httpx.get(f"{server.url}/health", timeout=10)
         proxied = httpx.get(f"{server.url}/articles/api/articles/", timeout=10)
 
-    assert health.status_code == 503
+    assert health.status_code == 503, health.text
     assert health.json()["dependencies"] == {
         "articles": "unreachable: ConnectError",
         "events": "unreachable: ConnectError",
@@ -34,7 +34,7 @@ def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> Non
         "redis": "ok",  # the embedded fakeredis
         "database": "ok",  # the embedded SQLite file
     }
-    assert proxied.status_code == 502
+    assert proxied.status_code == 502, proxied.text
     assert proxied.json()["service"] == "articles"
     assert server.process.returncode == -signal.SIGTERM
     assert "Application shutdown complete" in server.log
@@ -49,3 +49,12 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     assert served["port"] == 9001
     assert served["factory"] is True  # a fresh app from create_app(), reading its settings
     assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
+
+
+def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEWAY_ACCESS_LOG", raising=False)
+    served = uvicorn_arguments(main, [], monkeypatch)
+    assert (served["loop"], served["http"], served["access_log"]) == ("uvloop", "httptools", False)
+
+    monkeypatch.setenv("GATEWAY_ACCESS_LOG", "true")
+    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True

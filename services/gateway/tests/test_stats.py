@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import select, text
 
 from fastapi_testkit import LifespanClient
-from gateway.storage import ProxiedRequest, percentile
+from gateway.models import ProxiedRequest
+from gateway.storage import percentile
 
-from .conftest import failing
+from .helpers import failing
 
 pytestmark = pytest.mark.db
 

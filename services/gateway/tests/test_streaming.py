@@ -13,7 +13,7 @@ from fastapi_testkit import live_server
 from gateway.app import create_app
 from gateway.settings import Settings
 
-pytestmark = [pytest.mark.sse, pytest.mark.slow]
+pytestmark = [pytest.mark.sse, pytest.mark.proxy, pytest.mark.slow]
 
 
 class Upstream:
@@ -114,5 +114,5 @@ async def test_a_refused_connection_is_502_over_real_sockets(settings: Settings)
     async with live_server(gateway_app) as gateway, httpx.AsyncClient(base_url=gateway.url) as http:
         response = await http.get("/processing/api/articles/1")
 
-    assert response.status_code == 502
+    assert response.status_code == 502, response.text
     assert response.json()["service"] == "processing"

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from fastapi_testkit import LifespanClient
 from processing.models import Article
 
-from .conftest import PostArticle
+from .helpers import PostArticle
 
 pytestmark = pytest.mark.db
 
@@ -16,7 +16,7 @@ async def test_a_new_article_is_pending(client: LifespanClient) -> None:
 
     response = await client.post("/api/articles/", json=body)
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     created = response.json()
     assert created == body | {"id": created["id"], "status": "pending", "summary": None, "error": None}
 
@@ -26,14 +26,14 @@ async def test_an_article_reads_back_as_created(client: LifespanClient, post_art
 
     response = await client.get(f"/api/articles/{created['id']}")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == created
 
 
 async def test_an_unknown_article_is_404(client: LifespanClient) -> None:
     response = await client.get("/api/articles/999")
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Article 999 not found"}
 
 
@@ -55,5 +55,5 @@ async def test_stats_count_the_articles_in_each_state(client: LifespanClient, po
 
     response = await client.get("/api/stats")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"pending": 1, "processing": 0, "processed": 1, "failed": 0}

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from fastapi_testkit import LifespanClient, LiveServer
 from processing.summary import generate_ai_summary
 
-from .conftest import GATE_TIMEOUT, GatedSummarizer, PostArticle, create_article, wait_for_status
+from .helpers import GATE_TIMEOUT, GatedSummarizer, PostArticle, create_article, wait_for_status
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.background]
 

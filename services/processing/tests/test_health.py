@@ -10,7 +10,7 @@ pytestmark = pytest.mark.lifespan
 async def test_health_check_answers_ok(client: LifespanClient) -> None:
     response = await client.get("/health")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok"}
 
 

@@ -16,7 +16,7 @@ from fastapi_testkit import LiveServer, override_dependencies
 from processing.dependencies import get_summarizer
 from processing.summary import generate_ai_summary
 
-from .conftest import GatedSummarizer, create_article, wait_for_status
+from .helpers import GatedSummarizer, create_article, wait_for_status
 
 pytestmark = pytest.mark.background
 
@@ -34,7 +34,7 @@ async def test_the_response_arrives_before_the_task_finishes(http: httpx.AsyncCl
 
     response = await http.post(f"/api/articles/{article['id']}/process")
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     await gated.wait_started()
     assert (await http.get(f"/api/articles/{article['id']}")).json()["status"] == "processing"
     gated.gate.set()
@@ -48,7 +48,7 @@ async def test_an_article_is_processed_end_to_end(http: httpx.AsyncClient) -> No
 
     response = await http.post(f"/api/articles/{article['id']}/process")
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     processed = await wait_for_status(http, article["id"], "processed")
     assert processed == article | {"status": "processed", "summary": await generate_ai_summary(content)}
 
@@ -61,5 +61,5 @@ async def test_a_failure_ends_failed_with_the_article_intact(app: FastAPI, http:
         response = await http.post(f"/api/articles/{article['id']}/process")
         failed = await wait_for_status(http, article["id"], "failed")
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     assert failed == article | {"status": "failed", "error": "RuntimeError: model unavailable"}

@@ -16,7 +16,7 @@ from fastapi_testkit import LifespanClient, override_dependencies
 from processing.dependencies import get_summarizer
 from processing.summary import generate_ai_summary
 
-from .conftest import GATE_TIMEOUT, GatedSummarizer, PostArticle
+from .helpers import GATE_TIMEOUT, GatedSummarizer, PostArticle
 
 pytestmark = pytest.mark.background
 
@@ -35,7 +35,7 @@ async def test_the_task_has_finished_when_the_response_arrives(
 
     response = await client.post(f"/api/articles/{article['id']}/process")
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     assert response.json() == {"status": "processing_started"}
     processed = (await client.get(f"/api/articles/{article['id']}")).json()
     assert processed == article | {"status": "processed", "summary": await generate_ai_summary(CONTENT)}
@@ -55,7 +55,7 @@ async def test_a_failing_summariser_leaves_the_article_failed_and_intact(
     with override_dependencies(app, {get_summarizer: lambda: failing}):
         response = await client.post(f"/api/articles/{article['id']}/process")
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     failed = (await client.get(f"/api/articles/{article['id']}")).json()
     assert failed == article | {"status": "failed", "error": "RuntimeError: model unavailable"}
 
@@ -63,7 +63,7 @@ async def test_a_failing_summariser_leaves_the_article_failed_and_intact(
 async def test_processing_an_unknown_article_is_404(client: LifespanClient) -> None:
     response = await client.post("/api/articles/999/process")
 
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "Article 999 not found"}
 
 
@@ -81,10 +81,10 @@ async def test_a_trigger_while_the_article_is_processing_is_409(
     async with asyncio.timeout(GATE_TIMEOUT):
         first_response = await first
 
-    assert second.status_code == 409
+    assert second.status_code == 409, second.text
     assert second.json() == {"detail": f"Article {article['id']} is already processing"}
     assert status_meanwhile == "processing"
-    assert first_response.status_code == 202
+    assert first_response.status_code == 202, first_response.text
     assert gated.calls == [article["content"]]  # the 409 queued nothing
     assert (await client.get(f"/api/articles/{article['id']}")).json()["status"] == "processed"
 
@@ -103,5 +103,5 @@ async def test_reprocessing_replaces_the_result(
     with override_dependencies(app, {get_summarizer: lambda: AsyncMock(return_value="Second summary")}):
         response = await client.post(f"{url}/process")
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     assert (await client.get(url)).json() == article | {"status": "processed", "summary": "Second summary"}

@@ -11,7 +11,7 @@ import pytest
 from fastapi_testkit.process import served_module, uvicorn_arguments
 from processing.__main__ import main
 
-from .conftest import create_article, wait_for_status
+from .helpers import create_article, wait_for_status
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ async def test_the_served_app_processes_an_article_for_a_real_client(served: str
         triggered = await http.post(f"/api/articles/{article['id']}/process")
         processed = await wait_for_status(http, article["id"], "processed")
 
-    assert triggered.status_code == 202
+    assert triggered.status_code == 202, triggered.text
     assert processed["summary"] == "A real process. A real socket."
 
 
@@ -47,3 +47,12 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     assert served["port"] == 9001
     assert served["factory"] is True  # a fresh app from create_app(), reading its settings
     assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
+
+
+def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROCESSING_ACCESS_LOG", raising=False)
+    served = uvicorn_arguments(main, [], monkeypatch)
+    assert (served["loop"], served["http"], served["access_log"]) == ("uvloop", "httptools", False)
+
+    monkeypatch.setenv("PROCESSING_ACCESS_LOG", "true")
+    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True

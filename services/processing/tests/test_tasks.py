@@ -17,7 +17,7 @@ from processing.models import Article, Status
 from processing.settings import Settings
 from processing.tasks import MAX_ERROR_LENGTH, describe, process_article_async
 
-from .conftest import GatedSummarizer, PostArticle
+from .helpers import GatedSummarizer, PostArticle
 
 pytestmark = pytest.mark.background
 
@@ -64,7 +64,7 @@ async def test_the_trigger_queues_the_task_with_its_arguments(
     with patch("processing.routes.process_article_async", new=AsyncMock()) as task:
         response = await client.post(f"/api/articles/{article['id']}/process")
 
-    assert response.status_code == 202
+    assert response.status_code == 202, response.text
     assert response.json() == {"status": "processing_started"}
     task.assert_awaited_once_with(
         article["id"], client.state["sessionmaker"], settings.summarizer, timeout=settings.summary_timeout

@@ -8,7 +8,7 @@ from fastapi_testkit import LifespanClient, lifespan_client
 from processing.app import create_app
 from processing.settings import Settings
 
-from .conftest import PostArticle
+from .helpers import PostArticle
 
 pytestmark = pytest.mark.db
 
@@ -42,7 +42,7 @@ async def test_create_refuses_bad_fields(
 ) -> None:
     response = await client.post("/api/articles/", json=VALID | change)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [location]
     assert message in response.json()["detail"][0]["msg"]
 
@@ -50,7 +50,7 @@ async def test_create_refuses_bad_fields(
 async def test_both_fields_too_long_are_both_reported(client: LifespanClient) -> None:
     response = await client.post("/api/articles/", json={"title": "t" * 201, "content": "c" * 100_001})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert response.json()["detail"] == [
         {
             "type": "string_too_long",
@@ -75,7 +75,7 @@ async def test_create_requires_title_and_content(client: LifespanClient, missing
 
     response = await client.post("/api/articles/", json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [["body", missing]]
 
 
@@ -84,7 +84,7 @@ async def test_the_longest_allowed_fields_are_accepted(client: LifespanClient) -
 
     response = await client.post("/api/articles/", json=body)
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["content"] == body["content"]
 
 
@@ -95,8 +95,8 @@ async def test_the_limits_come_from_settings(settings: Settings) -> None:
         at_limit = await client.post("/api/articles/", json={"title": "t" * 5, "content": "c" * 10})
         past_it = await client.post("/api/articles/", json={"title": "t" * 6, "content": "c" * 11})
 
-    assert at_limit.status_code == 201
-    assert past_it.status_code == 422
+    assert at_limit.status_code == 201, at_limit.text
+    assert past_it.status_code == 422, past_it.text
     assert [e["msg"] for e in past_it.json()["detail"]] == [
         "String should have at most 5 characters",
         "String should have at most 10 characters",
@@ -109,7 +109,7 @@ async def test_the_limits_come_from_settings(settings: Settings) -> None:
 async def test_a_body_that_is_not_an_article_object_is_422(client: LifespanClient, raw: bytes) -> None:
     response = await client.post("/api/articles/", content=raw, headers={"Content-Type": "application/json"})
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"][0] == "body"
 
 
@@ -123,5 +123,5 @@ async def test_ids_outside_the_id_range_are_422(
 
     response = await client.request(method, f"/api/articles/{article_id}{suffix}")
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [["path", "article_id"]]

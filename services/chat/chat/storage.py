@@ -7,23 +7,17 @@ changes to switch (README: "Switching to PyMongo's async API").
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import ASCENDING, DESCENDING
 
+from chat.models import StoredMessage
+
 DEFAULT_DATABASE = "chat"
 COLLECTION = "messages"
 NEWEST_FIRST = [("sent_at", DESCENDING), ("_id", DESCENDING)]
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    room_id: str
-    text: str
-    sent_at: datetime
 
 
 def _now() -> datetime:

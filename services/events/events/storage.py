@@ -42,7 +42,7 @@ class TopicStreams:
         event_id = await self.redis.xadd(
             self.key(topic), {"event": name, "data": data}, maxlen=self.max_length, approximate=False
         )
-        return cast(str, event_id)  # decode_responses (create_redis): replies are text, not bytes
+        return cast(str, event_id)  # decode_responses (app.py): replies are text, not bytes
 
     async def last_id(self, topic: str) -> str:
         """The id of the newest event, or `BEGINNING` for a topic with none (or unknown)."""
@@ -67,18 +67,3 @@ class TopicStreams:
             return []
         [(_key, entries)] = reply
         return [StoredEvent(id=entry_id, name=fields["event"], data=fields["data"]) for entry_id, fields in entries]
-
-
-def create_redis(url: str | None, *, max_connections: int) -> Redis:
-    """A client for the server at `url`, or an in-process fakeredis when no URL is set.
-
-    The fake gets a server of its own: fakeredis shares one server between all clients with
-    the same host and port, which would leak streams between app instances (and tests).
-    Responses are decoded: ids, names and JSON are text. `max_connections` bounds the pool,
-    and with it the streams that can wait at once (settings.py).
-    """
-    if url is not None:
-        return Redis.from_url(url, decode_responses=True, max_connections=max_connections)
-    from fakeredis import FakeAsyncRedis, FakeServer
-
-    return FakeAsyncRedis(server=FakeServer(), decode_responses=True, max_connections=max_connections)

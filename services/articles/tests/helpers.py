@@ -1,0 +1,12 @@
+"""What more than one test module of the articles suite needs: the secret and the callables' types."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+SECRET = "test-secret-that-is-at-least-32-bytes"
+
+
+AuthHeaders = Callable[..., dict[str, str]]
+
+
+PostArticle = Callable[..., Awaitable[dict[str, Any]]]
