@@ -6,7 +6,7 @@
 
     @schema.parametrize()
     @fuzz_settings
-    def test_no_input_breaks_the_api(case: schemathesis.Case, fuzz_app: FastAPI) -> None:
+    def test_no_input_breaks_the_api(case: schemathesis.Case[Any], fuzz_app: FastAPI) -> None:
         case.call_and_validate()
 
 The schema is built at import time from `app.openapi()` (which runs no lifespan and touches no

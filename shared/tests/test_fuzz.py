@@ -12,6 +12,7 @@ filterwarnings = error
 
 APP = """
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import schemathesis
@@ -47,7 +48,7 @@ def app() -> FastAPI:
 
 @schema.parametrize()
 @fuzz_settings
-def test_api(case: schemathesis.Case, fuzz_app: FastAPI) -> None:
+def test_api(case: schemathesis.Case[Any], fuzz_app: FastAPI) -> None:
     case.call_and_validate()
 """
 

@@ -2,6 +2,8 @@
 valid and invalid inputs, no 5xx, every response as the document says. The WebSocket routes are not
 in the document; tests/test_bad_input.py tries them as a hostile client would."""
 
+from typing import Any
+
 import schemathesis
 from fastapi import FastAPI
 
@@ -15,5 +17,5 @@ schema = openapi_schema(create_app().openapi())
 
 @schema.parametrize()
 @fuzz_settings
-def test_no_input_breaks_the_api_or_its_document(case: schemathesis.Case, fuzz_app: FastAPI) -> None:
+def test_no_input_breaks_the_api_or_its_document(case: schemathesis.Case[Any], fuzz_app: FastAPI) -> None:
     case.call_and_validate(headers=bearer())
