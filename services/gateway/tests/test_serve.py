@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env |= {f"GATEWAY_{name}_URL": nowhere for name in ("ARTICLES", "EVENTS", "PROCESSING")}
+    env |= {f"GATEWAY_{name}_URL": nowhere for name in ("ARTICLES", "CHAT", "EVENTS", "PROCESSING")}
 
     with served_module("gateway", tmp_path, env=env) as server:
         health = httpx.get(f"{server.url}/health", timeout=10)
@@ -29,6 +29,7 @@ def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> Non
     assert health.status_code == 503, health.text
     assert health.json()["dependencies"] == {
         "articles": "unreachable: ConnectError",
+        "chat": "unreachable: ConnectError",
         "events": "unreachable: ConnectError",
         "processing": "unreachable: ConnectError",
         "redis": "ok",  # the embedded fakeredis
