@@ -66,10 +66,10 @@ class Settings(BaseSettings):
     trusted_proxies: CommaList = ()
     max_body_bytes: int = Field(default=1_048_576, gt=0)
 
-    # The request log: written from a queue by a lifespan task, in batches.
+    # The request log: a bounded queue, written to SQL by a lifespan task, as many rows per commit
+    # as are waiting (at most log_batch_size).
     log_queue_size: int = Field(default=10_000, gt=0)
     log_batch_size: int = Field(default=500, gt=0)
-    log_flush_interval: float = Field(default=1.0, gt=0)
 
     @field_validator("stream_routes", "api_keys", "trusted_proxies", mode="before")
     @classmethod

@@ -1,6 +1,7 @@
 """The proxy: what it passes on, what it refuses, and how it fails when an upstream does."""
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -151,6 +152,28 @@ async def test_a_timeout_is_504_naming_the_service(
 
     assert response.status_code == 504, response.text
     assert response.json() == {"detail": "processing did not answer in time", "service": "processing"}
+
+
+async def test_an_upstream_that_breaks_off_mid_answer_ends_it_cleanly(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transport error after the headers (a read timeout, a reset) was raised inside the
+    response: "Exception in ASGI application". Now the body ends and a warning says why."""
+
+    class BreaksOff(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b"data: first\n\n"
+            raise httpx.ReadTimeout("silent upstream")
+
+    upstreams["events.test"] = httpx.MockTransport(lambda request: httpx.Response(200, stream=BreaksOff()))
+
+    response = await client.get("/events/stream")
+
+    assert response.status_code == 200, response.text
+    assert response.text == "data: first\n\n"
+    assert [(r.levelname, r.name) for r in caplog.records if "broke off" in r.getMessage()] == [
+        ("WARNING", "gateway.proxy")
+    ]
 
 
 async def test_a_client_that_leaves_mid_body_is_no_server_error(

@@ -103,3 +103,21 @@ async def test_gateways_sharing_a_redis_share_the_limit(
             answers.append((await one.get("/articles/x")).status_code)
 
     assert answers == [200, 200, 429]
+
+
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """A forged X-Forwarded-For picked a fresh address per request. By default no one is
+    trusted; with the peer (127.0.0.1) a trusted proxy, the client it names is counted."""
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(4)]
+    limited = settings.model_copy(update={"rate_limit": 3})
+
+    async with lifespan_client(create_app(limited, transport=RoutingTransport(upstreams))) as edge:
+        at_the_edge = [(await edge.get("/articles/x", headers=h)).status_code for h in spoofed]
+    behind = limited.model_copy(update={"trusted_proxies": ("127.0.0.1",)})
+    async with lifespan_client(create_app(behind, transport=RoutingTransport(upstreams))) as proxied:
+        behind_a_proxy = [(await proxied.get("/articles/x", headers=h)).status_code for h in spoofed]
+
+    assert at_the_edge == [200, 200, 200, 429]
+    assert behind_a_proxy == [200, 200, 200, 200]

@@ -59,3 +59,12 @@ def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setenv("GATEWAY_ACCESS_LOG", "true")
     assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True
+
+
+@pytest.mark.xfail(strict=True, reason="the lead applies this to __main__.py (owned by the lead); remove the mark then")
+def test_uvicorn_does_not_believe_forwarded_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn trusts X-Forwarded-For from 127.0.0.1 by default and rewrites the peer from it, so
+    any local client could pick its own address for the rate limit (identity.py decides instead)."""
+    served = uvicorn_arguments(main, [], monkeypatch)
+
+    assert (served.get("proxy_headers"), served.get("forwarded_allow_ips")) == (False, "")

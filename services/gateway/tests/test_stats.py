@@ -83,3 +83,14 @@ async def test_on_sqlite_the_log_commits_cheaply_and_writers_queue(client: Lifes
         pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]
 
     assert pragmas == ["wal", 1, 30_000]  # synchronous 1 is NORMAL; the timeout is in milliseconds
+
+
+async def test_metrics_count_requests_per_service_and_status(client: LifespanClient) -> None:
+    await client.get("/articles/x")
+    await client.get("/articles/x", params={"status": 404})
+
+    metrics = (await client.get("/metrics")).text
+
+    assert 'gateway_requests_total{service="articles",status="200"} 1.0' in metrics
+    assert 'gateway_requests_total{service="articles",status="404"} 1.0' in metrics
+    assert 'gateway_request_duration_seconds_count{service="articles",status="200"} 1.0' in metrics
