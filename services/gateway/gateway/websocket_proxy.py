@@ -14,9 +14,8 @@ from typing import TypeVar
 
 import httpx
 import wsproto.events
-from httpx_ws import WebSocketDisconnect as UpstreamClosed
 from httpx_ws import AsyncWebSocketSession, WebSocketNetworkError, WebSocketUpgradeError, aconnect_ws
-
+from httpx_ws import WebSocketDisconnect as UpstreamClosed
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.proxy import forwarded_headers, upstream_url
