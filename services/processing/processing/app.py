@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(title="Processing", lifespan=lifespan)
+    app = FastAPI(title="Processing", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     errors.install(app)
     app.include_router(router)
     app.include_router(stats_router)
