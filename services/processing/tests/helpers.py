@@ -36,6 +36,11 @@ class GatedSummarizer:
             await self.started.wait()
 
 
+async def shout(content: str) -> str:
+    """A summariser that is not the default, importable by path (`tests.helpers:shout`)."""
+    return content.upper()
+
+
 PostArticle = Callable[..., Awaitable[dict[str, Any]]]
 
 

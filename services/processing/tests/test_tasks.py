@@ -9,6 +9,7 @@ import asyncio
 import logging
 from unittest.mock import AsyncMock, patch
 
+import anyio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -159,6 +160,28 @@ async def test_a_cancelled_task_marks_the_article_failed(sessionmaker: Sessionma
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(10):
             await task
+
+    article = await load(sessionmaker, article_id)
+    assert (article.status, article.error) == (Status.FAILED, "CancelledError: processing was cancelled")
+
+
+async def test_a_task_cancelled_by_a_cancel_scope_still_records_its_failure(sessionmaker: Sessionmaker) -> None:
+    """`task.cancel()` cancels one await; an anyio cancel scope (a task group, a timeout in
+    anyio or Starlette) cancels every await after it too, the failure write included, unless
+    that write is shielded. The test above cannot tell the two apart; this one can."""
+    article_id = await add_article(sessionmaker)
+    summarizer = GatedSummarizer()
+    scope = anyio.CancelScope()
+
+    async def run_in_scope() -> None:
+        with scope:
+            await process_article_async(article_id, sessionmaker, summarizer, timeout=15)
+
+    task = asyncio.create_task(run_in_scope())
+    await summarizer.wait_started()
+    scope.cancel()
+    async with asyncio.timeout(10):
+        await task  # the scope absorbs its own cancellation
 
     article = await load(sessionmaker, article_id)
     assert (article.status, article.error) == (Status.FAILED, "CancelledError: processing was cancelled")
