@@ -1,6 +1,7 @@
 """What more than one test module of the processing suite needs: a gated summariser, creating and waiting."""
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,6 +39,19 @@ class GatedSummarizer:
 
 async def shout(content: str) -> str:
     """A summariser that is not the default, importable by path (`tests.helpers:shout`)."""
+    return content.upper()
+
+
+async def slow_shout(content: str) -> str:
+    """`shout`, after SLOW_SUMMARY_SECONDS (default 1): long enough to kill a process mid-job.
+
+    Each call appends a line to the file SUMMARY_CALLS names, if set, so a test can count runs
+    across processes.
+    """
+    if calls := os.environ.get("SUMMARY_CALLS"):
+        with open(calls, "a") as log:  # noqa: ASYNC230 (one short line; a test helper)
+            log.write(content + "\n")
+    await asyncio.sleep(float(os.environ.get("SLOW_SUMMARY_SECONDS", "1")))
     return content.upper()
 
 

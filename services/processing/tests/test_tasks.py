@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from fastapi_testkit import LifespanClient
 from processing.models import Article, Status
 from processing.settings import Settings
-from processing.tasks import MAX_ERROR_LENGTH, describe, process_article_async
+from processing.storage import Claim, claim
+from processing.tasks import MAX_ERROR_LENGTH, RetryPolicy, describe, process_article_async
 
 from .helpers import GatedSummarizer, PostArticle
 
@@ -68,7 +69,11 @@ async def test_the_trigger_queues_the_task_with_its_arguments(
     assert response.status_code == 202, response.text
     assert response.json() == {"status": "processing_started"}
     task.assert_awaited_once_with(
-        article["id"], client.state["sessionmaker"], settings.summarizer, timeout=settings.summary_timeout
+        article["id"],
+        client.state["sessionmaker"],
+        settings.summarizer,
+        timeout=settings.summary_timeout,
+        retry=RetryPolicy(attempts=settings.max_attempts, delay=settings.retry_delay),
     )
     # The route claimed the article before queueing; only the (mocked) task would move it on.
     assert (await client.get(f"/api/articles/{article['id']}")).json()["status"] == "processing"
@@ -191,6 +196,10 @@ async def test_reprocessing_replaces_the_earlier_result(sessionmaker: Sessionmak
     article_id = await add_article(sessionmaker)
     await process_article_async(article_id, sessionmaker, AsyncMock(side_effect=RuntimeError("boom")), timeout=5)
     assert (await load(sessionmaker, article_id)).status is Status.FAILED
+    # A finished article is run again only once it is claimed again, as the trigger does: a
+    # second delivery of the first job must not undo its result (test_queue.py).
+    async with sessionmaker() as session:
+        assert await claim(session, article_id) is Claim.CLAIMED
 
     await process_article_async(article_id, sessionmaker, AsyncMock(return_value="Second try"), timeout=5)
 
