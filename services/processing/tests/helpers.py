@@ -3,6 +3,7 @@
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,6 +54,11 @@ async def slow_shout(content: str) -> str:
             log.write(content + "\n")
     await asyncio.sleep(float(os.environ.get("SLOW_SUMMARY_SECONDS", "1")))
     return content.upper()
+
+
+def summary_calls(path: Path) -> list[str]:
+    """The content of every `slow_shout` call logged to `path` so far (SUMMARY_CALLS)."""
+    return path.read_text().splitlines() if path.is_file() else []
 
 
 PostArticle = Callable[..., Awaitable[dict[str, Any]]]
