@@ -98,3 +98,15 @@ def test_leases_shorter_than_a_job_are_refused() -> None:
         Settings(summary_timeout=60, max_attempts=3, lease=100)
     with pytest.raises(ValueError, match="redelivery_delay must be longer"):
         Settings(summary_timeout=10, max_attempts=1, redelivery_delay=5)
+
+
+def test_the_defaults_outlast_a_job_by_a_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiting out the real 300 s lease in a test is not worth it; what makes it right is this
+    margin over the longest job (3 attempts x 60 s + 1 s + 2 s of back-off)."""
+    for name in [n for n in os.environ if n.startswith("PROCESSING_")]:
+        monkeypatch.delenv(name)
+    defaults = Settings()
+
+    assert defaults.job_budget() == 183
+    assert min(defaults.lease, defaults.redelivery_delay) >= 1.5 * defaults.job_budget()
+    assert defaults.recovery_interval < defaults.lease
