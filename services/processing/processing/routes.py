@@ -32,7 +32,7 @@ async def create_article(body: NewArticle, session: SessionDep) -> ArticleRead:
     return ArticleRead.model_validate(article)
 
 
-@router.get("/{article_id}")
+@router.get("/{article_id}", responses={404: {"description": "No such article"}})
 async def get_article(article_id: ArticleId, session: SessionDep) -> ArticleRead:
     article = await session.get(Article, article_id)
     if article is None:
