@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 
+from processing import errors
 from processing.queue import enqueue, make_broker, retry_policy
 from processing.recovery import Resubmit, recover_forever
 from processing.redis_client import open_redis
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Processing", lifespan=lifespan)
+    errors.install(app)
     app.include_router(router)
     app.include_router(stats_router)
 
