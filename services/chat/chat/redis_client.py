@@ -37,7 +37,8 @@ async def open_redis(url: str, **options: Any) -> Redis:
         if server is None:
             server = _fake_servers[parts.netloc] = FakeServer()
         return FakeAsyncRedis(server=server, db=int(parts.path.strip("/") or 0), **options)
-    redis = Redis.from_url(url, **options)
+    # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
+    redis = Redis.from_url(url, client_name="chat", **options)
     try:
         await redis.ping()
     except (RedisError, OSError) as error:
