@@ -24,3 +24,9 @@ class Settings(BaseSettings):
     # caps an asyncio pool at 100 connections unless told otherwise, which would refuse the
     # 101st subscriber.
     redis_max_connections: int = Field(default=2000, gt=0)
+    # Seconds a Redis reply may come later than due before the server counts as gone (a
+    # ConnectionError: a stream ends cleanly, a request gets a 503). A blocked XREAD's reply is
+    # due after `keepalive_interval`, so the socket timeout is that plus this margin; connecting
+    # gets the margin alone. redis-py 8's own default, a fixed 5 s, cut every idle stream whose
+    # XREAD BLOCK was longer (the default keep-alive is 10 s): issue 11, defect 1.
+    redis_timeout_margin: float = Field(default=5.0, gt=0)
