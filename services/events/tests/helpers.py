@@ -14,6 +14,12 @@ KEEPALIVE = 0.05
 MAX_LENGTH = 50
 
 
+def order(event_id: str) -> tuple[int, int]:
+    """A stream id as Redis orders it: `(milliseconds, sequence)`. As text, "1-10" < "1-9"."""
+    ms, seq = event_id.split("-")
+    return int(ms), int(seq)
+
+
 async def publish(http: httpx.AsyncClient, topic: str, data: Any, event: str = "update") -> str:
     """Publish one event and return its id."""
     response = await http.post(f"/api/topics/{topic}/events", json={"event": event, "data": data})
