@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 from fastapi import FastAPI
 
 from events import errors
+from events.hub import TopicHub
 from events.redis_client import open_redis
 from events.routes import router
 from events.settings import Settings
@@ -43,6 +44,7 @@ class State(TypedDict):
 
     settings: Settings
     streams: TopicStreams
+    hub: TopicHub
     subscribers: Subscribers
 
 
@@ -55,13 +57,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Created here, not at import time: each app (and each test's app) gets its own
         # connection pool, bound to the event loop that serves it.
         redis = await open_redis(settings.redis_url, **redis_options(settings))
+        streams = TopicStreams(redis, max_length=settings.stream_max_length)
+        # The reader's XREAD blocks for the keep-alive interval, which the socket timeout outlasts
+        # (redis_options); the keep-alives themselves are each stream's own (hub.py).
+        hub = TopicHub(
+            streams,
+            block=settings.keepalive_interval,
+            buffer=settings.subscriber_buffer,
+            replay_slots=settings.replay_slots,
+        )
         try:
-            yield {
-                "settings": settings,
-                "streams": TopicStreams(redis, max_length=settings.stream_max_length),
-                "subscribers": Subscribers(),
-            }
+            yield {"settings": settings, "streams": streams, "hub": hub, "subscribers": Subscribers()}
         finally:
+            await hub.aclose()
             await redis.aclose()
 
     app = FastAPI(title="Events", lifespan=lifespan)

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from fastapi import APIRouter, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -38,33 +39,29 @@ async def publish_event(topic: TopicPath, body: EventIn, streams: StreamsDep) ->
 
 
 @router.get("/topics/{topic}/stream", response_class=EventSourceResponse, tags=["topics"])
-async def stream_topic(
-    subscription: SubscriptionDep, streams: StreamsDep, settings: SettingsDep
-) -> AsyncIterator[ServerSentEvent]:
+async def stream_topic(subscriber: SubscriptionDep, settings: SettingsDep) -> AsyncIterator[ServerSentEvent]:
     """The events after Last-Event-ID (header, or `last_event_id`), then each new one as it is published.
 
     Endless; a comment line keeps an idle connection open every `keepalive_interval` seconds.
     FastAPI has keep-alive pings of its own, but at a fixed, process-wide 15 s; ours come from
     settings, per app, so a test can ask for them every few milliseconds.
 
-    When the client goes away, FastAPI cancels the task running this generator: the blocked
-    XREAD is abandoned (redis-py closes that connection) and `open_subscription` uncounts us.
+    The events come from the topic's one reader (hub.py). The stream ends when this client fell
+    more than `subscriber_buffer` events behind, or Redis became unavailable: an EventSource
+    reconnects by itself, with Last-Event-ID, and carries on where it stopped. When the client
+    goes away, FastAPI cancels the task running this generator, and `open_subscription` detaches it.
     """
-    after = subscription.after
-    while True:
-        try:
-            events = await streams.read(subscription.topic, after, block=settings.keepalive_interval)
-        except (RedisConnectionError, RedisTimeoutError) as error:
-            # End the stream cleanly rather than with a broken response; an EventSource
-            # reconnects by itself, with Last-Event-ID, and carries on where it stopped.
-            logger.warning("ending the stream of %r: Redis is unavailable (%s)", subscription.topic, error)
-            return
-        if not events:
-            yield ServerSentEvent(comment=KEEPALIVE_COMMENT)
-        for event in events:
-            # raw_data: the stored text already is the JSON to send.
-            yield ServerSentEvent(id=event.id, event=event.name, raw_data=event.data)
-            after = event.id
+    try:
+        async with aclosing(subscriber.events(settings.keepalive_interval)) as events:
+            async for event in events:
+                if event is None:
+                    yield ServerSentEvent(comment=KEEPALIVE_COMMENT)
+                else:
+                    # raw_data: the stored text already is the JSON to send.
+                    yield ServerSentEvent(id=event.id, event=event.name, raw_data=event.data)
+    except (RedisConnectionError, RedisTimeoutError) as error:
+        # A resuming stream's replay read failed: end cleanly, as the reader does (hub.py).
+        logger.warning("ending a stream of %r: Redis is unavailable (%s)", subscriber.topic, error)
 
 
 @router.get("/topics/{topic}", tags=["topics"])

@@ -77,6 +77,8 @@ async def test_the_stream_variables_are_honoured(
     monkeypatch.setenv("EVENTS_STREAM_MAX_LENGTH", "3")
     monkeypatch.setenv("EVENTS_KEEPALIVE_INTERVAL", "0.05")
     monkeypatch.setenv("EVENTS_REDIS_MAX_CONNECTIONS", "9")
+    monkeypatch.setenv("EVENTS_SUBSCRIBER_BUFFER", "5")
+    monkeypatch.setenv("EVENTS_REPLAY_SLOTS", "3")
 
     async with live_server(create_app()) as server, httpx.AsyncClient(base_url=server.url, timeout=5) as http:
         ids = [await publish(http, "news", i) for i in range(5)]
@@ -84,11 +86,13 @@ async def test_the_stream_variables_are_honoured(
         async with asyncio.timeout(2), http.stream("GET", "/api/topics/quiet/stream") as response:
             # The first thing an idle stream sends, within a deadline far below the 10 s default.
             first = await anext(response.aiter_text())
-        pool = served_state(server)["streams"].redis.connection_pool
+        state = served_state(server)
+        pool, hub = state["streams"].redis.connection_pool, state["hub"]
 
     assert (info["length"], info["last_event_id"]) == (3, ids[-1])
     assert first == ": keep-alive\n\n"
     assert pool.max_connections == 9
+    assert (hub.buffer, hub.replay_slots) == (5, 3)
     assert redis_options[0]["url"] == redis_url
 
 
