@@ -43,6 +43,8 @@ def redis_options() -> Iterator[list[dict[str, Any]]]:
 
 
 def test_the_readme_documents_every_setting_and_nothing_else() -> None:
+    """The service's own settings; those of serving.py (`EVENTS_ACCESS_LOG`, the connection
+    limits) are the same in every service and documented in the root README."""
     documented = set(re.findall(r"^\| `(EVENTS_[A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
 
     assert documented == {f"EVENTS_{name.upper()}" for name in Settings.model_fields}
@@ -79,10 +81,12 @@ async def test_the_stream_variables_are_honoured(
     monkeypatch.setenv("EVENTS_REDIS_MAX_CONNECTIONS", "9")
     monkeypatch.setenv("EVENTS_SUBSCRIBER_BUFFER", "5")
     monkeypatch.setenv("EVENTS_REPLAY_SLOTS", "3")
+    monkeypatch.setenv("EVENTS_MAX_BODY_BYTES", "100")
 
     async with live_server(create_app()) as server, httpx.AsyncClient(base_url=server.url, timeout=5) as http:
         ids = [await publish(http, "news", i) for i in range(5)]
         info = (await http.get("/api/topics/news")).json()
+        too_big = await http.post("/api/topics/news/events", json={"event": "e", "data": "x" * 100})
         async with asyncio.timeout(2), http.stream("GET", "/api/topics/quiet/stream") as response:
             # The first thing an idle stream sends, within a deadline far below the 10 s default.
             first = await anext(response.aiter_text())
@@ -90,6 +94,7 @@ async def test_the_stream_variables_are_honoured(
         pool, hub = state["streams"].redis.connection_pool, state["hub"]
 
     assert (info["length"], info["last_event_id"]) == (3, ids[-1])
+    assert too_big.status_code == 413, too_big.text
     assert first == ": keep-alive\n\n"
     assert pool.max_connections == 9
     assert (hub.buffer, hub.replay_slots) == (5, 3)
