@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 # The gateway on the base port, the others after it, in this order.
 SERVICES = ("gateway", "articles", "chat", "events", "processing")
-UPSTREAMS = ("articles", "events", "processing")  # what the gateway proxies to
+UPSTREAMS = ("articles", "chat", "events", "processing")  # what the gateway proxies to
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 10.0
 

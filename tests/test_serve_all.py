@@ -16,6 +16,7 @@ from typing import IO
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from scripts.serve_all import SERVICES
 
@@ -112,9 +113,11 @@ def test_the_system_serves_through_the_gateway_and_stops_on_ctrl_c(tmp_path: Pat
                 assert time.monotonic() < deadline, f"still {status}"
                 time.sleep(0.05)
             assert (reply := http.get("/articles/api/articles/")).status_code == 200, reply.text
-        assert (reply := httpx.get(f"http://127.0.0.1:{base + SERVICES.index('chat')}/health")).status_code == 200, (
-            reply.text
-        )
+            assert (reply := http.get("/chat/health")).status_code == 200, reply.text
+        # A WebSocket through the gateway, as the root README shows it.
+        with connect(f"ws://127.0.0.1:{base}/chat/ws/chat/lobby", open_timeout=10) as ws:
+            ws.send("hello")
+            assert ws.recv(timeout=10) == "Room lobby: hello"
 
         process.send_signal(signal.SIGINT)
 

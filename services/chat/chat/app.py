@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ):
             yield {"settings": settings, "rooms": rooms, "inboxes": Groups(), "fanout": fanout, "history": history}
 
-    app = FastAPI(title="Chat", lifespan=lifespan)
+    app = FastAPI(title="Chat", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     errors.install(app)
     app.include_router(router)
 
