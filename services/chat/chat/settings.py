@@ -38,13 +38,3 @@ class Settings(BaseSettings):
     # is due, and TCP flow control slows the client (throttle.py says why not a close).
     send_rate: float = Field(default=10.0, gt=0, description="messages per second one connection may send")
     send_burst: int = Field(default=20, gt=0, description="messages one connection may send at once")
-
-    @property
-    def ws_max_size(self) -> int:
-        """The largest WebSocket message uvicorn should take in (its `ws_max_size`), in bytes.
-
-        A text frame's payload is its UTF-8 bytes, so this is `max_message_bytes`. uvicorn's own
-        default is 16 MiB, read whole before the app sees it and checks its 4096 bytes; with this,
-        the protocol layer closes with 1009 as soon as the frame's header announces more.
-        """
-        return self.max_message_bytes

@@ -11,6 +11,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection
 
+from chat.serving import ServingSettings
 from chat.settings import Settings
 from fastapi_testkit import LifespanClient, create_token
 
@@ -111,3 +112,8 @@ async def open_unread_socket(port: int, path: str) -> socket.socket:
 LIMITS = ("send_timeout", "queue_size", "queue_bytes", "send_rate", "send_burst")
 # The service's own defaults for every limit: make_settings(..., **DEFAULT_LIMITS) runs on them.
 DEFAULT_LIMITS: dict[str, Any] = {name: Settings.model_fields[name].default for name in LIMITS}
+
+
+def served_stack() -> dict[str, Any]:
+    """What serving.py gives uvicorn for WebSockets, for the kit's live_server: the deployed stack."""
+    return {"ws": "websockets-sansio", "ws_max_size": ServingSettings().ws_max_bytes}

@@ -17,7 +17,16 @@ from chat.app import create_app
 from fastapi_testkit import LifespanClient, eventually, lifespan_client, live_server
 from fastapi_testkit.websocket import WebSocketConnector, WebSocketSession
 
-from .helpers import DEFAULT_LIMITS, make_settings, open_unread_socket, receive, room_sizes, rooms, stall_sends
+from .helpers import (
+    DEFAULT_LIMITS,
+    make_settings,
+    open_unread_socket,
+    receive,
+    room_sizes,
+    rooms,
+    served_stack,
+    stall_sends,
+)
 
 pytestmark = pytest.mark.websocket
 
@@ -139,7 +148,7 @@ async def test_a_room_of_300_real_clients_survives_everyone_speaking_at_once(
     """The issue's burst, on the defaults: 300 members each send one message at the same moment."""
     members_count = 300
     app = create_app(make_settings(redis_url, mongo_url, **DEFAULT_LIMITS))
-    async with live_server(app) as server, AsyncExitStack() as stack:
+    async with live_server(app, **served_stack()) as server, AsyncExitStack() as stack:
         url = f"{server.ws_url}/ws/chat/lobby"
         members = [await stack.enter_async_context(connect(url)) for _ in range(members_count)]
         await asyncio.gather(*(member.send(f"from {i}") for i, member in enumerate(members)))
@@ -159,7 +168,7 @@ async def test_a_flooder_is_throttled_while_a_reader_keeps_receiving(
     that reads is never dropped for it. (The flooder's own sends wait once the kernel's buffers
     are full: tens of MB on loopback, so this test does not count on where that happens.)"""
     app = create_app(make_settings(redis_url, mongo_url, send_rate=50.0, send_burst=10))
-    async with live_server(app) as server:
+    async with live_server(app, **served_stack()) as server:
         url = f"{server.ws_url}/ws/chat/lobby"
         # close_timeout: the flooder's close frame waits behind everything it sent; do not wait for it.
         async with connect(url, close_timeout=0.2) as flooder, connect(url) as reader:
@@ -204,7 +213,7 @@ async def stop_reading_and_get_dropped(redis_url: str | None, mongo_url: str | N
     """Real backpressure: once the socket buffers are full, a send to the reader waits, and after
     `send_timeout` the member is dropped; the sender meanwhile receives every message at once."""
     settings = make_settings(redis_url, mongo_url, **limits)
-    async with live_server(create_app(settings)) as server:
+    async with live_server(create_app(settings), **served_stack()) as server:
         with closing(await open_unread_socket(server.port, "/ws/chat/lobby")):
             async with connect(f"{server.ws_url}/ws/chat/lobby") as sender:
                 # A few MB fill the buffers on loopback (under the byte cap, so time decides).
@@ -231,12 +240,11 @@ def text_frame_header(length: int, mask: bytes) -> bytes:
 async def test_uvicorn_refuses_a_frame_past_ws_max_size_before_reading_it(
     redis_url: str | None, mongo_url: str | None
 ) -> None:
-    """With `ws_max_size` (what __main__ passes uvicorn), a frame announcing 10 MiB is closed with
+    """With `ws_max_size` (CHAT_WS_MAX_BYTES, serving.py), a frame announcing 10 MiB is closed with
     1009 at its header. uvicorn's default (16 MiB) would read all of it first, and only then would
     the app refuse it for being over 4096 bytes."""
     settings = make_settings(redis_url, mongo_url)
-    assert settings.ws_max_size == settings.max_message_bytes
-    async with live_server(create_app(settings), ws_max_size=settings.ws_max_size) as server:
+    async with live_server(create_app(settings), **served_stack()) as server:
         async with connect(f"{server.ws_url}/ws/chat/lobby") as member:  # the largest message passes
             await member.send("x" * settings.max_message_bytes)
             assert await receive(member) == f"Room lobby: {'x' * settings.max_message_bytes}"

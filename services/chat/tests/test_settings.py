@@ -1,5 +1,8 @@
 """Every documented CHAT_* variable is read by create_app() from the environment, and honoured.
 
+The server's own (CHAT_HEAD_TIMEOUT, CHAT_WS_MAX_BYTES, CHAT_ACCESS_LOG, ...: serving.py) are read
+by `python -m chat`, and tests/test_serve.py proves them.
+
 (Changing `env_prefix` left every suite green before this file: the tests build Settings by hand.)
 """
 
@@ -25,7 +28,7 @@ SECRET = "a-secret-only-the-environment-knows-32b"
 
 # Every variable but CHAT_MONGO_URL (its own test below): its text, and the value it must give.
 ENVIRONMENT: dict[str, tuple[str, Any]] = {
-    "CHAT_ACCESS_LOG": ("true", True),  # read by __main__ (tests/test_serve.py shows uvicorn gets it)
+    "CHAT_MAX_BODY_BYTES": ("300", 300),
     "CHAT_REDIS_URL": ("fakeredis://test-settings", "fakeredis://test-settings"),
     "CHAT_REDIS_MAX_CONNECTIONS": ("7", 7),
     "CHAT_JWT_SECRET": (SECRET, SECRET),
@@ -75,6 +78,10 @@ async def test_create_app_reads_every_variable_and_honours_it(monkeypatch: pytes
             with pytest.raises(WebSocketDisconnect) as closed:
                 await member.receive_text()
         assert closed.value.code == 1009
+        # CHAT_MAX_BODY_BYTES: a body over 300 bytes is a 413.
+        body = {"user_id": "alice", "message": "x" * 300}
+        response = await client.post("/api/notifications", json=body, headers={"Authorization": f"Bearer {token()}"})
+        assert response.status_code == 413, response.text
 
 
 async def test_create_app_uses_the_mongo_url_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
