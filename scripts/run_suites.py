@@ -16,6 +16,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_TESTS_COLLECTED = 5  # pytest's exit code when a selection matched nothing
+# Two pytest-xdist workers per suite, one per core of the machines this is tested on; the kit
+# gives each worker databases of its own. Suites still run one after another, so their Redis
+# and PostgreSQL ranges never meet.
+PARALLEL = ["-n", "2"]
+# Installs and runs every suite again in fresh folders: its own command (`hatch run test-copy`).
+COPY_OUT = "tests/test_copy_out.py"
 
 
 @dataclass
@@ -80,12 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     options, pytest_args = parser.parse_known_args(argv)
     backend = ["--backend", options.backend]
     script = "cov" if options.cov else "test"
+    chose_workers = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in pytest_args)
+    suite_args = pytest_args if chose_workers else [*PARALLEL, *pytest_args]
+    # `coverage run` (run_kit) does not follow xdist's worker processes: the kit's coverage run is serial.
+    kit_args = pytest_args if options.cov else suite_args
 
-    results = [run("repo", [sys.executable, "-m", "pytest", *backend, *pytest_args], ROOT)]
-    results.append(run_kit(backend + pytest_args, cov=options.cov))
+    repo = [sys.executable, "-m", "pytest", f"--ignore={COPY_OUT}", *backend, *suite_args]
+    results = [run("repo", repo, ROOT)]
+    results.append(run_kit(backend + kit_args, cov=options.cov))
     hatch_bin, env = hatch(), child_env()
     for service in services():
-        results.append(run(service, [hatch_bin, "run", f"{service}:{script}", *backend, *pytest_args], ROOT, env))
+        results.append(run(service, [hatch_bin, "run", f"{service}:{script}", *backend, *suite_args], ROOT, env))
 
     selecting = bool(pytest_args)
     width = max(len(r.name) for r in results)

@@ -38,15 +38,22 @@ def test_a_failing_suite_does_not_stop_the_others(
 def test_each_service_runs_in_its_own_environment_with_the_arguments(commands: list[tuple[str, list[str]]]) -> None:
     run_suites.main(["--backend", "real", "-x"])
 
-    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "real", "-x"]
-    assert dict(commands)["repo"][-3:] == ["--backend", "real", "-x"]
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "real", "-n", "2", "-x"]
+    assert dict(commands)["repo"][-6:] == ["--ignore=tests/test_copy_out.py", "--backend", "real", "-n", "2", "-x"]
+
+
+def test_the_callers_choice_of_workers_wins(commands: list[tuple[str, list[str]]]) -> None:
+    run_suites.main(["-n", "4"])
+
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "embedded", "-n", "4"]
 
 
 def test_coverage_runs_each_services_cov_script(commands: list[tuple[str, list[str]]]) -> None:
     run_suites.main(["--cov"])
 
-    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:cov", "--backend", "embedded"]
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:cov", "--backend", "embedded", "-n", "2"]
     kit = [command[3:] for name, command in commands if name == "kit"]
+    assert "-n" not in kit[0]  # coverage run does not follow xdist's workers
     assert kit[0][:3] == ["run", "-m", "pytest"]  # coverage run: the kit is a plugin (see run_kit)
     assert kit[1][0] == "html"
     assert kit[2] == ["report"]
