@@ -201,3 +201,83 @@ def test_a_backend_marker_without_a_reason_is_an_error(project: pytest.Pytester)
 
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*real_only needs a reason*"])
+
+
+def test_a_project_lists_its_own_topic_markers(project: pytest.Pytester) -> None:
+    project.makeini(CONFIG + "testkit_markers =\n    payments: moves money\n    search\n")
+    project.makepyfile(
+        test_ours="""
+        import pytest
+
+        @pytest.mark.payments
+        @pytest.mark.search
+        def test_ours():
+            pass
+        """,
+        test_theirs="""
+        import pytest
+
+        @pytest.mark.websocket
+        def test_this_repositorys():
+            pass
+        """,
+    )
+
+    # A process of its own: pytest caches marker names it has seen registered (this run's
+    # `websocket`) in the process-wide `pytest.mark`.
+    ours = project.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider", "-m", "payments", "test_ours.py")
+    theirs = project.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider", "test_theirs.py")
+
+    ours.assert_outcomes(passed=1)
+    # The listed vocabulary replaces the default one: `websocket` is no longer a marker there.
+    theirs.assert_outcomes(errors=1)
+    theirs.stdout.fnmatch_lines(["*'websocket' not found in `markers` configuration option*"])
+
+
+@pytest.mark.parametrize(("setting", "marker"), [("7", (7.0,)), ("0", None)])
+def test_the_default_timeout_is_an_ini_option(project: pytest.Pytester, setting: str, marker: object) -> None:
+    project.makeini(CONFIG + f"testkit_timeout = {setting}\n")
+    project.makepyfile(
+        f"""
+        def test_marker(request):
+            found = request.node.get_closest_marker("timeout")
+            assert (found and found.args) == {marker!r}
+        """
+    )
+
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_default_timeout_that_is_not_a_number_is_a_usage_error(project: pytest.Pytester) -> None:
+    project.makeini(CONFIG + "testkit_timeout = soon\n")
+    project.makepyfile("def test_one(): pass")
+
+    result = project.runpytest()
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*testkit_timeout = 'soon': give a number of seconds*"])
+
+
+@pytest.mark.parametrize("xdist", [True, False], ids=["with-xdist", "without-xdist"])
+def test_worker_id_is_xdists_own_where_xdist_is_loaded(project: pytest.Pytester, xdist: bool) -> None:
+    project.makepyfile(
+        f"""
+        def test_worker(request, worker_id):
+            assert worker_id == "master"
+            fixture = request._fixturemanager.getfixturedefs("worker_id", request.node)[-1]
+            assert fixture.func.__module__ == {"xdist.plugin" if xdist else "fastapi_testkit.workers"!r}
+        """
+    )
+
+    project.runpytest(*([] if xdist else ["-p", "no:xdist"])).assert_outcomes(passed=1)
+
+
+def test_worker_id_names_the_xdist_worker(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_worker(worker_id):
+            assert worker_id == "gw0"
+        """
+    )
+
+    project.runpytest_subprocess("-n", "1", "-p", "no:cacheprovider").assert_outcomes(passed=1)
