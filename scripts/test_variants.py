@@ -71,7 +71,16 @@ def run_suite(variant: str, name: str, folder: Path, pytest_args: list[str], wor
     python = str(venv / "bin" / "python")
     steps = [
         [uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
-        [uv, "pip", "install", "--quiet", "--python", python, *install_arguments(variant, folder)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--compile-bytecode",
+            "--python",
+            python,
+            *install_arguments(variant, folder),
+        ],
     ]
     if variant == "httpx2":
         steps.append([python, "-c", ON_HTTPX2])

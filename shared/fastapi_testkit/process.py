@@ -87,9 +87,7 @@ def served_module(
     log_path = cwd / f"{module}.log"
     with (
         log_path.open("wb") as log,
-        subprocess.Popen(
-            command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT
-        ) as process,
+        subprocess.Popen(command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT) as process,
     ):
         served = ServedProcess(f"http://127.0.0.1:{port}", process, log_path)
         try:

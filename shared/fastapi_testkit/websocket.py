@@ -158,8 +158,9 @@ class WebSocketConnector:
 def receive_text_sync(session: "WebSocketTestSession", timeout: float = DEFAULT_RECEIVE_TIMEOUT) -> str:
     """`session.receive_text()` for a Starlette `TestClient` session, giving up after `timeout` seconds.
 
-    Raises `ReceiveTimeout` (a `TimeoutError`) when nothing arrives in time, and `starlette.websockets.WebSocketDisconnect`
-    (with the server's code) when the server closes, as `receive_text()` does.
+    Raises `ReceiveTimeout` (a `TimeoutError`) when nothing arrives in time, and
+    `starlette.websockets.WebSocketDisconnect` (with the server's code) when the server closes,
+    as `receive_text()` does.
     """
 
     async def receive() -> Message:
