@@ -77,7 +77,9 @@ async def update_article(
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(article, field, value)
     await session.commit()
-    # After the commit, so a reader that misses the cache from now on reads the new row.
+    # After the commit, never before: a reader that missed the cache between an invalidation
+    # and the commit would read the old row and cache it again, stale for the whole TTL
+    # (test_an_update_invalidates_after_its_commit).
     await cache.invalidate(article_id)
     return ArticleRead.model_validate(article)
 
@@ -87,5 +89,7 @@ async def delete_article(article_id: ArticleId, session: SessionDep, cache: Cach
     article = await _own_article(session, article_id, user)
     await session.delete(article)
     await session.commit()
+    # After the commit, as in update_article: before it, a reader could re-cache the doomed row
+    # (test_a_delete_invalidates_after_its_commit).
     await cache.invalidate(article_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

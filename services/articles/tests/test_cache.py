@@ -1,9 +1,11 @@
 """Cache-aside through Redis: with the app's real (fake or real) Redis, and with a mock."""
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Iterator
 from typing import Any
 from unittest.mock import AsyncMock
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
@@ -158,3 +160,82 @@ async def test_cache_aside_with_a_mock_cache(
     assert hit.json()["title"] == "Cached"
     assert statements.count == 0
     assert mock_cache.set.await_count == 1  # the hit did not write the cache again
+
+
+class ReaderBetween(ArticleCache):
+    """The app's cache, except that `invalidate` lets a concurrent reader run before it returns.
+
+    A race made deterministic: the write pauses right after clearing the entry until the reader
+    has done a whole GET. If the write still has its commit ahead of it (invalidation before the
+    commit), that GET misses, reads the old row and caches it, and the stale entry outlives the
+    write by the TTL. No sleeps: two events order the two requests.
+    """
+
+    def __init__(self, real: ArticleCache) -> None:
+        super().__init__(real.redis, ttl=real.ttl)
+        self.invalidated = asyncio.Event()
+        self.reader_done = asyncio.Event()
+
+    async def invalidate(self, article_id: int) -> None:
+        await super().invalidate(article_id)
+        self.invalidated.set()
+        await self.reader_done.wait()
+
+
+async def _write_with_a_reader_in_between(
+    app: FastAPI, client: LifespanClient, cache: ArticleCache, write: Awaitable[httpx.Response], url: str
+) -> tuple[httpx.Response, httpx.Response]:
+    paused = ReaderBetween(cache)
+
+    async def reader() -> httpx.Response:
+        await paused.invalidated.wait()
+        try:
+            return await client.get(url)
+        finally:
+            paused.reader_done.set()
+
+    with override_dependencies(app, {get_cache: lambda: paused}):
+        async with asyncio.timeout(10):  # a broken orchestration fails here instead of hanging
+            written, read = await asyncio.gather(write, reader())
+    return written, read
+
+
+@pytest.mark.parametrize("change", [{"title": "New"}, {"status": "draft"}], ids=["retitle", "unpublish"])
+async def test_an_update_invalidates_after_its_commit(
+    app: FastAPI,
+    client: LifespanClient,
+    cache: ArticleCache,
+    auth: AuthHeaders,
+    post_article: PostArticle,
+    change: dict[str, str],
+) -> None:
+    """A reader between the invalidation and the commit must not re-cache the old row."""
+    created = await post_article(title="Old")
+    url = f"/api/articles/{created['id']}"
+    await client.get(url)  # cached
+
+    patch = client.patch(url, json=change, headers=auth("alice"))
+    written, _ = await _write_with_a_reader_in_between(app, client, cache, patch, url)
+
+    assert written.status_code == 200, written.text
+    after = await client.get(url)
+    if change == {"status": "draft"}:
+        assert after.status_code == 404, after.text  # unpublished: not served stale from the cache
+    else:
+        assert after.json()["title"] == "New"
+
+
+async def test_a_delete_invalidates_after_its_commit(
+    app: FastAPI, client: LifespanClient, cache: ArticleCache, auth: AuthHeaders, post_article: PostArticle
+) -> None:
+    """A reader between the invalidation and the commit must not re-cache the doomed row."""
+    created = await post_article()
+    url = f"/api/articles/{created['id']}"
+    await client.get(url)  # cached
+
+    delete = client.delete(url, headers=auth("alice"))
+    written, _ = await _write_with_a_reader_in_between(app, client, cache, delete, url)
+
+    assert written.status_code == 204, written.text
+    assert (after := await client.get(url)).status_code == 404, after.text
+    assert await cache.redis.get(cache.key(created["id"])) is None
