@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from articles.dependencies import CacheDep, CurrentUser, OptionalUser, SessionDep
+from articles.dependencies import CacheDep, CurrentUser, OptionalUser, SessionDep, SessionmakerDep
 from articles.models import Article, Status
 from articles.schemas import ArticleCreate, ArticleRead, ArticleUpdate
 from articles.storage import list_published
@@ -45,18 +45,30 @@ async def create_article(body: ArticleCreate, session: SessionDep, user: Current
     return ArticleRead.model_validate(article)
 
 
-@router.get("/{article_id}")
-async def get_article(article_id: ArticleId, session: SessionDep, cache: CacheDep, user: OptionalUser) -> ArticleRead:
-    """Cache-aside: a hit is answered from Redis without touching the database."""
+@router.get("/{article_id}", response_model=ArticleRead)
+async def get_article(
+    article_id: ArticleId, sessionmaker: SessionmakerDep, cache: CacheDep, user: OptionalUser
+) -> Response:
+    """Cache-aside: a hit costs one Redis round trip and nothing else.
+
+    The cached bytes are the response: no session is opened (only a miss opens one), and no
+    model parses and serialises them again. A miss answers with the bytes it caches, so both
+    paths send the same body; `response_model` still documents it.
+    """
     if (cached := await cache.get(article_id)) is not None:
-        return cached
-    article = await session.get(Article, article_id)
+        return _json(cached)
+    async with sessionmaker() as session:
+        article = await session.get(Article, article_id)
     if article is None or not _visible(article, user):
         raise _not_found(article_id)
-    result = ArticleRead.model_validate(article)
+    body = ArticleRead.model_validate(article).model_dump_json().encode()
     if article.status is Status.PUBLISHED:
-        await cache.set(result)
-    return result
+        await cache.set(article_id, body)
+    return _json(body)
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 async def _own_article(session: SessionDep, article_id: int, user: CurrentUser) -> Article:
