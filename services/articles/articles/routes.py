@@ -1,12 +1,12 @@
 """The /api/articles resource."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from articles.dependencies import CacheDep, CurrentUser, OptionalUser, SessionDep, SessionmakerDep
 from articles.models import Article, Status
-from articles.schemas import ArticleCreate, ArticleRead, ArticleUpdate
+from articles.schemas import ArticleCreate, ArticleRead, ArticleUpdate, ErrorDetail
 from articles.storage import list_published
 
 # Ids and offsets beyond a 32-bit integer are refused with a 422; PostgreSQL would turn them
@@ -15,6 +15,26 @@ MAX_INT = 2**31 - 1
 ArticleId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 router = APIRouter(prefix="/api/articles", tags=["articles"])
+
+# What each route answers besides its success and FastAPI's 422, so the OpenAPI document lists
+# every status a client can get (test_openapi.py holds each route to exactly these).
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorDetail,
+        "description": "No token (where one is required), or a malformed, expired or wrongly signed one",
+        "headers": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+    }
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "No such article, or a draft of someone else's"}
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorDetail, "description": "A published article of someone else's"}
+}
+# FastAPI lists a security dependency as required even with auto_error=False. The read is
+# public, a token only shows the caller's own drafts: `{}` in the list is OpenAPI's "or none".
+# FastAPI appends openapi_extra's list to the one it generated: [{"HTTPBearer": []}, {}].
+OPTIONAL_BEARER: dict[str, Any] = {"security": [{}]}
 
 
 def _not_found(article_id: int) -> HTTPException:
@@ -37,7 +57,7 @@ async def list_articles(
     return [ArticleRead.model_validate(article) for article in articles]
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED)
+@router.post("/", status_code=status.HTTP_201_CREATED, responses=UNAUTHORIZED)
 async def create_article(body: ArticleCreate, session: SessionDep, user: CurrentUser) -> ArticleRead:
     article = Article(**body.model_dump(), author_id=user.id)
     session.add(article)
@@ -45,7 +65,9 @@ async def create_article(body: ArticleCreate, session: SessionDep, user: Current
     return ArticleRead.model_validate(article)
 
 
-@router.get("/{article_id}", response_model=ArticleRead)
+@router.get(
+    "/{article_id}", response_model=ArticleRead, responses=UNAUTHORIZED | NOT_FOUND, openapi_extra=OPTIONAL_BEARER
+)
 async def get_article(
     article_id: ArticleId, sessionmaker: SessionmakerDep, cache: CacheDep, user: OptionalUser
 ) -> Response:
@@ -81,7 +103,7 @@ async def _own_article(session: SessionDep, article_id: int, user: CurrentUser) 
     return article
 
 
-@router.patch("/{article_id}")
+@router.patch("/{article_id}", responses=UNAUTHORIZED | FORBIDDEN | NOT_FOUND)
 async def update_article(
     article_id: ArticleId, body: ArticleUpdate, session: SessionDep, cache: CacheDep, user: CurrentUser
 ) -> ArticleRead:
@@ -96,7 +118,7 @@ async def update_article(
     return ArticleRead.model_validate(article)
 
 
-@router.delete("/{article_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{article_id}", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED | FORBIDDEN | NOT_FOUND)
 async def delete_article(article_id: ArticleId, session: SessionDep, cache: CacheDep, user: CurrentUser) -> Response:
     article = await _own_article(session, article_id, user)
     await session.delete(article)

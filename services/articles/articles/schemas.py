@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from articles.models import Status
 
@@ -36,7 +37,9 @@ class ArticleCreate(BaseModel):
 class ArticleUpdate(BaseModel):
     """Every field optional; the ones sent replace the stored values. `null` is not a value."""
 
-    model_config = ConfigDict(extra="forbid")
+    # None is only the marker for "not sent": a `null` sent is refused below, so the schema
+    # drops the null that `X | None` would document (_without_null).
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda schema: _without_null(schema))
 
     title: Title | None = None
     content: Content | None = None
@@ -48,6 +51,17 @@ class ArticleUpdate(BaseModel):
         if value is None:
             raise ValueError("must not be null; leave the field out to keep it")
         return value
+
+
+def _without_null(schema: JsonDict) -> None:
+    """`anyOf: [X, {"type": "null"}]` becomes X in every property: the document as validated."""
+    properties = schema.get("properties")
+    for spec in properties.values() if isinstance(properties, dict) else []:
+        options = spec.get("anyOf") if isinstance(spec, dict) else None
+        kept = [option for option in options if option != {"type": "null"}] if isinstance(options, list) else []
+        if isinstance(spec, dict) and len(kept) == 1 and isinstance(kept[0], dict):
+            del spec["anyOf"]
+            spec.update(kept[0])
 
 
 class ArticleRead(BaseModel):
@@ -65,3 +79,9 @@ class ArticleRead(BaseModel):
     def _as_utc(cls, value: datetime) -> datetime:
         # SQLite hands back naive datetimes; all of ours were written in UTC.
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class ErrorDetail(BaseModel):
+    """The body of every refusal but a 422: `{"detail": "Article 7 not found"}`."""
+
+    detail: str

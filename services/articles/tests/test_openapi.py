@@ -1,0 +1,95 @@
+"""The OpenAPI document tells the truth: every status each route answers, who must send a token,
+and which fields may be null, as the code validates them (issue 11, defect 8).
+
+The fuzzing in test_fuzz.py checks the other direction: no route answers a status the
+document does not list.
+"""
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from fastapi_testkit import LifespanClient
+
+# Each status here is answered somewhere in the suite: 401 test_auth.py, 403 and 404
+# test_articles.py, 422 test_validation.py. 409, 413 and 429 are not answered by this service.
+STATUSES = {
+    ("get", "/api/articles/"): {"200", "422"},
+    ("post", "/api/articles/"): {"201", "401", "422"},
+    ("get", "/api/articles/{article_id}"): {"200", "401", "404", "422"},
+    ("patch", "/api/articles/{article_id}"): {"200", "401", "403", "404", "422"},
+    ("delete", "/api/articles/{article_id}"): {"204", "401", "403", "404", "422"},
+    ("get", "/health"): {"200"},
+}
+BEARER: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
+
+
+@pytest.fixture
+def document(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()
+
+
+def _operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = document["paths"][path][method]
+    return operation
+
+
+def test_every_status_a_route_answers_is_documented(document: dict[str, Any]) -> None:
+    documented = {
+        (method, path): set(operation["responses"])
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
+
+    assert documented == STATUSES
+
+
+def test_refusals_document_their_body_and_the_bearer_challenge(document: dict[str, Any]) -> None:
+    for (method, path), statuses in STATUSES.items():
+        responses = _operation(document, method, path)["responses"]
+        for code in statuses & {"401", "403", "404"}:
+            schema = responses[code]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorDetail"}, (method, path, code)
+        if "401" in statuses:
+            assert "WWW-Authenticate" in responses["401"]["headers"], (method, path)
+
+
+def test_the_token_is_optional_on_the_read_and_required_on_writes(document: dict[str, Any]) -> None:
+    """`{}` in `security` is OpenAPI's "or no authentication"."""
+    assert _operation(document, "get", "/api/articles/{article_id}")["security"] == [*BEARER, {}]
+    for method, path in [
+        ("post", "/api/articles/"),
+        ("patch", "/api/articles/{article_id}"),
+        ("delete", "/api/articles/{article_id}"),
+    ]:
+        assert _operation(document, method, path)["security"] == BEARER, (method, path)
+    assert "security" not in _operation(document, "get", "/api/articles/")
+
+
+def test_the_cached_read_documents_the_article_it_answers(document: dict[str, Any]) -> None:
+    """The route returns raw bytes (the cached JSON); `response_model` keeps the schema."""
+    ok = _operation(document, "get", "/api/articles/{article_id}")["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ArticleRead"}
+
+
+def test_no_field_is_documented_as_nullable_because_none_accepts_null(document: dict[str, Any]) -> None:
+    """An update leaves out what it keeps; a `null` is refused (test_update_refuses_bad_fields)."""
+    schemas = document["components"]["schemas"]
+
+    nullable = [
+        f"{name}.{field}"
+        for name, schema in schemas.items()
+        for field, spec in schema.get("properties", {}).items()
+        if {"type": "null"} in spec.get("anyOf", [])
+    ]
+
+    assert nullable == []
+    assert "required" not in schemas["ArticleUpdate"]  # every field may be left out
+
+
+async def test_the_served_document_is_the_one_tested(client: LifespanClient, document: dict[str, Any]) -> None:
+    response = await client.get("/openapi.json")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == document
