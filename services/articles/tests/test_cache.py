@@ -41,13 +41,6 @@ def statements(client: LifespanClient) -> Iterator[StatementCounter]:
     event.remove(engine, "before_cursor_execute", counter)
 
 
-@pytest.fixture
-def cache(client: LifespanClient) -> ArticleCache:
-    """The cache the app is using: fakeredis by default, the real server with --backend real."""
-    article_cache: ArticleCache = client.state["cache"]
-    return article_cache
-
-
 async def test_a_miss_fills_the_cache(client: LifespanClient, cache: ArticleCache, post_article: PostArticle) -> None:
     created = await post_article()
     assert await cache.get(created["id"]) is None  # creating does not cache
