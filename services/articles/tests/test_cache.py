@@ -19,7 +19,8 @@ from fastapi_testkit import LifespanClient, override_dependencies
 
 from .helpers import AuthHeaders, PostArticle
 
-pytestmark = pytest.mark.cache
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
+pytestmark = [pytest.mark.asyncio, pytest.mark.cache]
 
 
 class StatementCounter:

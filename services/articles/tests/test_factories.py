@@ -23,7 +23,8 @@ from fastapi_testkit import LifespanClient
 
 from .helpers import AuthHeaders
 
-pytestmark = pytest.mark.db
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
+pytestmark = [pytest.mark.asyncio, pytest.mark.db]
 
 
 class ArticleCreateFactory(ModelFactory[ArticleCreate]):

@@ -88,6 +88,7 @@ def test_no_field_is_documented_as_nullable_because_none_accepts_null(document: 
     assert "required" not in schemas["ArticleUpdate"]  # every field may be left out
 
 
+@pytest.mark.asyncio
 async def test_the_served_document_is_the_one_tested(client: LifespanClient, document: dict[str, Any]) -> None:
     response = await client.get("/openapi.json")
 

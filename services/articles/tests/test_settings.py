@@ -40,6 +40,7 @@ def test_the_readme_documents_every_setting() -> None:
     assert documented == {f"ARTICLES_{name.upper()}" for name in Settings.model_fields}
 
 
+@pytest.mark.asyncio
 async def test_create_app_reads_every_variable(
     monkeypatch: pytest.MonkeyPatch, database_url: str, redis_url: str | None
 ) -> None:
@@ -70,6 +71,7 @@ async def test_create_app_reads_every_variable(
     assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True  # off by default
 
 
+@pytest.mark.asyncio
 async def test_the_redis_url_is_read_on_both_backends(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
     """Embedded runs leave ARTICLES_REDIS_URL unset; a server nobody runs proves it is read."""
     _clear_articles_environment(monkeypatch)
