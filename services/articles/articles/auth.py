@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from articles.schemas import storage_problem
+
 ALGORITHM = "HS256"
 
 
@@ -27,22 +29,7 @@ def authenticate(token: str, secret: str) -> User:
     # PyJWT checks that `sub` is a string; the length bound keeps it inside the author_id column.
     if not 1 <= len(subject) <= 255:
         raise AuthenticationError("sub must be 1 to 255 characters")
-    if not _storable(subject):
-        raise AuthenticationError("sub must be text without NUL characters or lone surrogates")
+    # A token's JSON may spell "\\u0000" or a lone "\\ud800", which the INSERT would fail on.
+    if (problem := storage_problem(subject)) is not None:
+        raise AuthenticationError(f"sub {problem}")
     return User(id=subject)
-
-
-def _storable(text: str) -> bool:
-    """Whether a database's text column can hold `text`.
-
-    A token's JSON may spell "\\u0000" or a lone "\\ud800": Python decodes both, but PostgreSQL
-    text cannot hold NUL and UTF-8 cannot encode a lone surrogate, so either would fail the
-    INSERT with a 500 instead of refusing the token.
-    """
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

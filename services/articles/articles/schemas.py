@@ -9,10 +9,26 @@ from pydantic.config import JsonDict
 from articles.models import Status
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; rejecting it here turns a would-be 500 into a 422.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+def storage_problem(text: str) -> str | None:
+    """Why a database's text column cannot hold `text`, or None if it can.
+
+    PostgreSQL text cannot hold NUL, and UTF-8 cannot encode a lone surrogate, which JSON's
+    escapes can spell ("\\ud800") and Python's parser accepts: either would reach the INSERT
+    and fail it with a 500. In a body pydantic refuses a lone surrogate itself (a `str` field
+    must be valid Unicode) and NUL here, a 422; in a token's `sub`, auth.py refuses both, a 401.
+    """
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain lone surrogates"
+    return None
+
+
+def _storable(value: str) -> str:
+    if (problem := storage_problem(value)) is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -22,8 +38,8 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul), AfterValidator(_not_blank)]
-Content = Annotated[str, Field(max_length=100_000), AfterValidator(_no_nul)]
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable), AfterValidator(_not_blank)]
+Content = Annotated[str, Field(max_length=100_000), AfterValidator(_storable)]
 
 
 class ArticleCreate(BaseModel):
