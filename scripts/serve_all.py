@@ -1,26 +1,31 @@
 """Run the whole system on localhost: every service as its own uvicorn process, the gateway in front.
 
 `hatch run serve` calls this. The services run on their embedded defaults (SQLite files in
-`--data-dir`, fakeredis, mongomock); the gateway is told where the others listen. It prints
-where each one is, waits until all answer `GET /health`, and stops them all on Ctrl-C, on
-SIGTERM, or as soon as one of them dies (saying which).
+`--data-dir`, fakeredis, mongomock); the gateway is told where the others listen. It refuses
+to start when any of the ports is taken (naming it: a health check would believe whoever
+answers there), prints where each one is, prefixes every line a service logs with its name,
+waits until all answer `GET /health`, and stops them all on Ctrl-C, on SIGTERM, or as soon as
+one of them dies (saying which).
 """
 
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 # The gateway on the base port, the others after it, in this order.
 SERVICES = ("gateway", "articles", "chat", "events", "processing")
-UPSTREAMS = ("articles", "events", "processing")  # what the gateway proxies to
+UPSTREAMS = ("articles", "chat", "events", "processing")  # what the gateway proxies to
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 10.0
 
@@ -48,6 +53,27 @@ def environment(name: str, where: dict[str, int]) -> dict[str, str]:
     return env
 
 
+def taken(where: dict[str, int]) -> list[str]:
+    """The services whose port something already listens on (or cannot be bound for another reason)."""
+    busy = []
+    for name, port in where.items():
+        with socket.socket() as sock:
+            # As uvicorn binds: connections in TIME_WAIT from an earlier run do not count.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(f"{name}'s port {port}")
+    return busy
+
+
+def relay(name: str, stream: IO[bytes]) -> None:
+    """Print each line the service logs, prefixed with its name, until it closes its output."""
+    for line in iter(stream.readline, b""):
+        sys.stdout.write(f"{name:<10} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
 def start(name: str, port: int, where: dict[str, int], data_dir: Path) -> Service:
     folder = data_dir / name  # each SQLite file lands in its service's own folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -55,10 +81,14 @@ def start(name: str, port: int, where: dict[str, int], data_dir: Path) -> Servic
         [sys.executable, "-m", name, "--port", str(port)],
         cwd=folder,
         env=environment(name, where),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         # A session of its own: Ctrl-C reaches this script only, which then stops each service
         # in order, instead of every process racing to shut down at once.
         start_new_session=True,
     )
+    assert process.stdout is not None
+    threading.Thread(target=relay, args=(name, process.stdout), daemon=True, name=f"log-{name}").start()
     return Service(name, port, process)
 
 
@@ -103,9 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".serve", help="where the SQLite files go")
     options = parser.parse_args(argv)
 
-    # SIGTERM stops the system as Ctrl-C does (both raise KeyboardInterrupt here).
+    # SIGTERM stops the system as Ctrl-C does (both raise KeyboardInterrupt here). SIGINT is set
+    # too: a shell starting this in the background would have it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     where = ports(options.base_port)
+    if busy := taken(where):
+        print(f"serve: {', '.join(busy)} is already in use; started nothing", file=sys.stderr, flush=True)
+        return 2
     services: list[Service] = []
     try:
         for name in SERVICES:

@@ -21,11 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from asgi_lifespan import LifespanManager
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse
 
 import articles.app
 import articles.settings
+import chat.app
+import chat.settings
 import events.app
 import events.settings
 import gateway.app
@@ -69,15 +72,18 @@ async def system(tmp_path: Path) -> AsyncIterator[System]:
         events_server = await stack.enter_async_context(
             live_server(events.app.create_app(events.settings.Settings(redis_url=None, keepalive_interval=0.5)))
         )
+        # Chat under uvicorn too: its WebSockets cross the gateway over real sockets.
+        chat_server = await stack.enter_async_context(live_server(chat.app.create_app(chat.settings.Settings())))
         routes: dict[str, httpx.AsyncBaseTransport] = {
             "articles.test": await in_process(stack, articles_app),
             "processing.test": await in_process(stack, processing_app),
-            events_server.host: httpx.AsyncHTTPTransport(),
+            events_server.host: httpx.AsyncHTTPTransport(),  # events and chat: both on 127.0.0.1
         }
         settings = gateway.settings.Settings(
             articles_url="http://articles.test",
             processing_url="http://processing.test",
             events_url=events_server.url,
+            chat_url=chat_server.url,
             database_url=sqlite(tmp_path, "gateway"),
             redis_url=None,
         )
@@ -93,8 +99,20 @@ async def test_the_gateway_is_healthy_when_every_service_answers(system: System)
 
     assert response.status_code == 200, response.text
     assert response.json()["dependencies"] == dict.fromkeys(
-        ["articles", "events", "processing", "redis", "database"], "ok"
+        ["articles", "chat", "events", "processing", "redis", "database"], "ok"
     )
+
+
+async def test_a_chat_room_works_through_the_gateway(system: System) -> None:
+    base = str(system.http.base_url).rstrip("/").replace("http://", "ws://")
+    async with (
+        websockets.connect(f"{base}/chat/ws/chat/lobby") as alice,
+        websockets.connect(f"{base}/chat/ws/chat/lobby") as bob,
+    ):
+        await alice.send("hello")
+        async with asyncio.timeout(READ_TIMEOUT):
+            assert await bob.recv() == "Room lobby: hello"
+            assert await alice.recv() == "Room lobby: hello"
 
 
 async def test_an_article_is_created_and_read_through_the_gateway(system: System) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from typing import IO
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from scripts.serve_all import SERVICES
 
@@ -95,7 +97,7 @@ def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output, int
 def test_the_system_serves_through_the_gateway_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     with serving(tmp_path) as (process, output, base):
         output.wait_for("all services answer", STARTUP)
-        pids = [int(line.rsplit("pid", 1)[1]) for line in output.seen if " pid " in line]
+        pids = [int(line.rsplit("pid", 1)[1]) for line in output.seen if " pid " in line and " | " not in line]
         gateway = f"http://127.0.0.1:{base}"
         with httpx.Client(base_url=gateway, timeout=10) as http:
             health = http.get("/health")
@@ -111,14 +113,18 @@ def test_the_system_serves_through_the_gateway_and_stops_on_ctrl_c(tmp_path: Pat
                 assert time.monotonic() < deadline, f"still {status}"
                 time.sleep(0.05)
             assert (reply := http.get("/articles/api/articles/")).status_code == 200, reply.text
-        assert (reply := httpx.get(f"http://127.0.0.1:{base + SERVICES.index('chat')}/health")).status_code == 200, (
-            reply.text
-        )
+            assert (reply := http.get("/chat/health")).status_code == 200, reply.text
+        # A WebSocket through the gateway, as the root README shows it.
+        with connect(f"ws://127.0.0.1:{base}/chat/ws/chat/lobby", open_timeout=10) as ws:
+            ws.send("hello")
+            assert ws.recv(timeout=10) == "Room lobby: hello"
 
         process.send_signal(signal.SIGINT)
 
         assert process.wait(timeout=30) == 0
     assert len(pids) == len(SERVICES)
+    # Every service's own log lines are prefixed with its name.
+    assert {line.split(" | ")[0].strip() for line in output.seen if " | " in line} == set(SERVICES)
     assert all(nobody_listens(base + i) for i in range(len(SERVICES)))
     assert (tmp_path / "processing" / "processing.db").is_file()  # each service in its own folder
 
@@ -126,7 +132,7 @@ def test_the_system_serves_through_the_gateway_and_stops_on_ctrl_c(tmp_path: Pat
 def test_when_one_service_dies_the_others_are_stopped_and_it_is_named(tmp_path: Path) -> None:
     with serving(tmp_path) as (process, output, base):
         output.wait_for("all services answer", STARTUP)
-        events = next(line for line in output.seen if line.startswith("events"))
+        events = next(line for line in output.seen if line.startswith("events") and " | " not in line)
         pid = int(events.rsplit("pid", 1)[1])
 
         os.kill(pid, signal.SIGKILL)
@@ -134,3 +140,46 @@ def test_when_one_service_dies_the_others_are_stopped_and_it_is_named(tmp_path: 
         output.wait_for("events exited", 10)
         assert process.wait(timeout=30) == 1
     assert all(nobody_listens(base + i) for i in range(len(SERVICES)))
+
+
+def test_a_port_already_taken_is_refused_named_and_nothing_starts(tmp_path: Path) -> None:
+    """Health checks on a port someone else holds would be answered by them: refuse instead."""
+    base = free_base_port()
+    chat = base + SERVICES.index("chat")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", chat))
+        squatter.listen()
+        command = [sys.executable, str(SCRIPT), "--base-port", str(base), "--data-dir", str(tmp_path)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"chat's port {chat} is already in use; started nothing" in done.stderr
+        assert all(nobody_listens(base + i) for i in range(len(SERVICES)) if base + i != chat)
+
+
+def test_ctrl_c_to_the_whole_process_group_of_hatch_run_serve_exits_0(tmp_path: Path) -> None:
+    """What a terminal does on Ctrl-C: SIGINT to every process of the foreground group, Hatch too."""
+    hatch = shutil.which("hatch")
+    assert hatch is not None, "this test runs `hatch run serve`: install Hatch (README, Set up)"
+    env = {k: v for k, v in os.environ.items() if k not in ("HATCH_ENV_ACTIVE", "VIRTUAL_ENV")}
+    command = [hatch, "run", "serve", "--base-port", str(free_base_port()), "--data-dir", str(tmp_path)]
+    with subprocess.Popen(
+        command,
+        cwd=SCRIPT.parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        output = Output(process)
+        try:
+            output.wait_for("all services answer", STARTUP)
+
+            os.killpg(process.pid, signal.SIGINT)
+
+            assert process.wait(timeout=30) == 0, "".join(output.seen)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

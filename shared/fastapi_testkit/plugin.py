@@ -4,6 +4,7 @@ Registered through the `pytest11` entry point, so installing the package enables
 """
 
 import asyncio
+import importlib.util
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from fastapi_testkit.backends import (
 )
 from fastapi_testkit.client import LifespanClient, lifespan_client
 from fastapi_testkit.live_server import LiveServer, live_server
+from fastapi_testkit.snapshot import UPDATE_OPTION, snapshot  # noqa: F401 (a fixture, registered by import)
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -84,9 +86,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "around every test. No default: unless it is given, `mongo_url` is None (the embedded mongomock) "
         "on both backends. Environment: TESTKIT_MONGO_URL.",
     )
+    group.addoption(
+        UPDATE_OPTION,
+        action="store_true",
+        help="rewrite the files the `snapshot` fixture compares with, instead of comparing",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The fuzzing fixture, where its extra (schemathesis) is installed.
+    if importlib.util.find_spec("schemathesis") is not None:
+        config.pluginmanager.import_plugin("fastapi_testkit.fuzz")
     for name, description in TOPIC_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
     for name, description in BACKEND_MARKERS.items():

@@ -44,3 +44,31 @@ async def test_closing_the_client_closes_every_transport() -> None:
     await client.aclose()
 
     assert sorted(closed) == ["a", "b"]
+
+
+class Counting(httpx.AsyncBaseTransport):
+    """A transport that counts how often it is entered and exited."""
+
+    def __init__(self) -> None:
+        self.entered = self.exited = 0
+
+    async def __aenter__(self) -> "Counting":
+        self.entered += 1
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.exited += 1
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200)  # pragma: no cover
+
+
+async def test_route_transports_are_entered_once_for_every_client_sharing_them() -> None:
+    """httpx-ws's transport starts its task group when entered, and exactly once."""
+    route = Counting()
+    routing = RoutingTransport({"a.test": route})
+
+    async with httpx.AsyncClient(transport=routing), httpx.AsyncClient(transport=routing):
+        assert (route.entered, route.exited) == (1, 0)
+
+    assert (route.entered, route.exited) == (1, 1)

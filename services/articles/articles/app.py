@@ -7,6 +7,7 @@ from typing import TypedDict
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from articles import errors
 from articles.cache import ArticleCache
 from articles.redis_client import open_redis
 from articles.routes import router
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Articles", lifespan=lifespan)
+    errors.install(app)
     app.include_router(router)
 
     @app.get("/health")

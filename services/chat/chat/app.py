@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from fastapi import FastAPI
 
+from chat import errors
 from chat.fanout import FanOut, open_fanout
 from chat.groups import Groups
 from chat.routes import router
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield {"settings": settings, "rooms": rooms, "inboxes": Groups(), "fanout": fanout, "history": history}
 
     app = FastAPI(title="Chat", lifespan=lifespan)
+    errors.install(app)
     app.include_router(router)
 
     @app.get("/health")

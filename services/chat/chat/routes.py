@@ -93,7 +93,11 @@ async def room_messages(
     ]
 
 
-@router.post("/api/notifications", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/api/notifications",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={status.HTTP_401_UNAUTHORIZED: {"description": "no bearer token, or not a valid one"}},
+)
 async def push_notification(body: NotificationCreate, inboxes: InboxesDep, user: CurrentUser) -> NotificationResult:
     """Send `message` to every open notification socket of `user_id` connected to this instance."""
     return NotificationResult(reached=inboxes.deliver(body.user_id, body.message))

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from ipaddress import IPv4Network, IPv6Network
 from typing import TypedDict
 
 import httpx
@@ -17,7 +18,9 @@ from gateway.redis_client import open_redis
 from gateway.routes import router
 from gateway.settings import Settings
 from gateway.storage import create_engine, create_sessionmaker, create_tables
-from gateway.upstream import create_http_client
+from gateway.streams import StreamSlots
+from gateway.telemetry import Metrics, RequestLog
+from gateway.upstream import create_http_client, create_stream_client
 
 
 class State(TypedDict):
@@ -30,9 +33,14 @@ class State(TypedDict):
 
     settings: Settings
     http_client: httpx.AsyncClient
+    stream_client: httpx.AsyncClient
     redis: Redis
     sessionmaker: async_sessionmaker[AsyncSession]
     rate_limiter: RateLimiter
+    stream_slots: StreamSlots
+    trusted_networks: list[IPv4Network | IPv6Network]
+    metrics: Metrics
+    request_log: RequestLog
 
 
 def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
@@ -44,17 +52,38 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
         # Each pool is created once here and shared by every request; creating a client per
         # request would pay a new connection (and TLS handshake) every time.
         engine = create_engine(settings.database_url)
-        async with create_http_client(settings, transport) as http_client:
+        async with (
+            create_http_client(settings, transport) as http_client,
+            create_stream_client(settings, transport) as stream_client,
+        ):
             redis = await open_redis(settings.redis_url)
             try:
                 await create_tables(engine)
-                yield {
-                    "settings": settings,
-                    "http_client": http_client,
-                    "redis": redis,
-                    "sessionmaker": create_sessionmaker(engine),
-                    "rate_limiter": RateLimiter(redis, limit=settings.rate_limit, window=settings.rate_limit_window),
-                }
+                sessionmaker = create_sessionmaker(engine)
+                metrics = Metrics()
+                request_log = RequestLog(
+                    sessionmaker, metrics, queue_size=settings.log_queue_size, batch_size=settings.log_batch_size
+                )
+                request_log.start()
+                try:
+                    yield {
+                        "settings": settings,
+                        "http_client": http_client,
+                        "stream_client": stream_client,
+                        "redis": redis,
+                        "sessionmaker": sessionmaker,
+                        "rate_limiter": RateLimiter(
+                            redis, limit=settings.rate_limit, window=settings.rate_limit_window
+                        ),
+                        "stream_slots": StreamSlots(
+                            total=settings.max_streams, per_client=settings.max_streams_per_client
+                        ),
+                        "trusted_networks": settings.trusted_networks(),
+                        "metrics": metrics,
+                        "request_log": request_log,
+                    }
+                finally:
+                    await request_log.aclose()  # what is queued is written before the engine goes
             finally:
                 await redis.aclose()
                 await engine.dispose()

@@ -5,16 +5,19 @@ dependency in its thread pool, a thread hop per request that cost a cached read 
 of its rate (bench/README.md). None of them blocks, so none needs the thread.
 """
 
-import hashlib
 from typing import Annotated
 
 import httpx
 from fastapi import Depends, HTTPException, Request, status
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
+from gateway.identity import client_identity
 from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
+from gateway.streams import StreamSlots
+from gateway.telemetry import Metrics, RequestLog
 
 
 async def get_settings(request: Request) -> Settings:
@@ -24,6 +27,11 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_http_client(request: Request) -> httpx.AsyncClient:
     client: httpx.AsyncClient = request.state.http_client
+    return client
+
+
+async def get_stream_client(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.state.stream_client
     return client
 
 
@@ -42,15 +50,24 @@ async def get_rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-def client_identity(request: Request) -> str:
-    """The API key if one is sent (hashed: keys are secrets, Redis keys are not), else the address."""
-    if api_key := request.headers.get("x-api-key"):
-        return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
-    return "ip:" + (request.client.host if request.client else "unknown")
+async def get_telemetry(request: Request) -> tuple[Metrics, RequestLog]:
+    return request.state.metrics, request.state.request_log
+
+
+def identity(connection: HTTPConnection) -> str:
+    """Who `connection` counts as, for the rate limit and the stream caps (identity.py says why)."""
+    settings: Settings = connection.state.settings
+    networks = connection.state.trusted_networks
+    return client_identity(connection, settings.api_keys, networks)
+
+
+def stream_slots(connection: HTTPConnection) -> StreamSlots:
+    slots: StreamSlots = connection.state.stream_slots
+    return slots
 
 
 async def enforce_rate_limit(request: Request, limiter: Annotated[RateLimiter, Depends(get_rate_limiter)]) -> None:
-    verdict = await limiter.hit(client_identity(request))
+    verdict = await limiter.hit(identity(request))
     if not verdict.allowed:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -61,6 +78,8 @@ async def enforce_rate_limit(request: Request, limiter: Annotated[RateLimiter, D
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HttpClient = Annotated[httpx.AsyncClient, Depends(get_http_client)]
+StreamClient = Annotated[httpx.AsyncClient, Depends(get_stream_client)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 Sessionmaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+Telemetry = Annotated[tuple[Metrics, RequestLog], Depends(get_telemetry)]
 RateLimited = Depends(enforce_rate_limit)

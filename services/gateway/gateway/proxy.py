@@ -2,17 +2,15 @@
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import unquote
 
 import httpx
 from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, HTTPConnection
 
-from gateway.storage import record
+from gateway.telemetry import Entry, Metrics, RequestLog
 
 logger = logging.getLogger(__name__)
 
@@ -22,22 +20,41 @@ CLIENT_CLOSED_REQUEST = 499
 # Request headers an upstream needs; everything else (cookies, hop-by-hop headers, Host) stays
 # at the gateway.
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "last-event-id", "cache-control", "user-agent")
-# Response headers that describe this hop's connection, not the content.
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
+# Response headers that describe this hop's connection, not the content. Content-Length goes
+# too: the body is relayed as it comes, and a stream cut short must not break its promise.
+HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"content-length"}
 
 
 def checked_path(path: str) -> str:
-    """`path` unless it tries to climb out of its service with `..`, encoded or not (400).
+    """`path` unless it tries to climb out of its service with `..`, or holds a control
+    character, encoded or not (400).
 
     Decoded until stable, so `%2e%2e` and `%252e%252e` are caught too: an upstream that decodes
-    once more would otherwise see `..`.
+    once more would otherwise see `..`. Control characters have no business in a path, and the
+    upstream's URL could not carry them (httpx refused `%01` decoded: it was a 500).
     """
     decoded = path
     while (once := unquote(decoded)) != decoded:
         decoded = once
     if ".." in decoded.replace("\\", "/").split("/"):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Path must not contain '..' segments")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in decoded):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Path must not contain control characters")
     return path
+
+
+def upstream_path(connection: HTTPConnection) -> str:
+    """The path after `/{service}/`, exactly as the client sent it (percent-encoding kept).
+
+    The route matched the decoded path, where `%3F` had become `?` and `%2F` `/`: rebuilding the
+    URL from it cut the path at the `?`. The server's `raw_path` is the request line's own bytes.
+    """
+    raw = connection.scope.get("raw_path")
+    if raw is None:  # a server that does not give it: re-encode the decoded path
+        raw = connection.scope["path"].encode()
+    text = raw.split(b"?", 1)[0].decode("latin-1")
+    _, _, rest = text.lstrip("/").partition("/")
+    return checked_path(rest)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -64,25 +81,39 @@ def upstream_error(service: str, status_code: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "service": service}, status_code=status_code)
 
 
+def upstream_url(base_url: str, path: str, query: bytes) -> httpx.URL:
+    """`base_url` + `/path` + `?query`, the path and query passed on byte for byte."""
+    base = httpx.URL(base_url)
+    raw_path = base.raw_path.rstrip(b"/") + b"/" + path.encode("latin-1")
+    return base.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
+
+
+def forwarded_headers(connection: HTTPConnection, names: tuple[str, ...]) -> dict[str, str]:
+    headers = {name: value for name, value in connection.headers.items() if name in names}
+    if connection.client is not None:
+        headers["x-forwarded-for"] = connection.client.host
+    return headers
+
+
 async def forward(
     request: Request,
     *,
     client: httpx.AsyncClient,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    telemetry: tuple[Metrics, RequestLog],
     service: str,
     base_url: str,
     path: str,
     body: bytes,
+    on_close: Callable[[], None] | None = None,
 ) -> StreamingResponse | JSONResponse:
     """Send the request to `base_url/path` and stream the upstream's answer back.
 
     The request is logged once the upstream's status is known: its duration is the time to the
-    response headers, which is what a slow upstream costs before the first byte.
+    response headers, which is what a slow upstream costs before the first byte. `on_close` runs
+    once the answer is over, however it ends (a stream's slot is released by it).
     """
-    headers = {name: value for name, value in request.headers.items() if name in FORWARDED_REQUEST_HEADERS}
-    if request.client is not None:
-        headers["x-forwarded-for"] = request.client.host
-    url = httpx.URL(f"{base_url.rstrip('/')}/{path}", query=request.url.query.encode())
+    url = upstream_url(base_url, path, request.scope.get("query_string", b""))
+    headers = forwarded_headers(request, FORWARDED_REQUEST_HEADERS)
     upstream_request = client.build_request(request.method, url, headers=headers, content=body)
 
     start = time.perf_counter()
@@ -95,29 +126,34 @@ async def forward(
     except httpx.TransportError as error:
         result = upstream_error(service, status.HTTP_502_BAD_GATEWAY, f"{service} is unreachable: {error!r}")
     else:
-        response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-        result = StreamingResponse(_relay(upstream), status_code=upstream.status_code, headers=response_headers)
-    duration_ms = (time.perf_counter() - start) * 1000
-    try:
-        await record(
-            sessionmaker,
-            method=request.method,
-            service=service,
-            path=f"/{path}",
-            status=result.status_code,
-            duration_ms=duration_ms,
-        )
-    except (SQLAlchemyError, OSError):
-        # The log is for statistics; losing one entry must not fail the request it describes.
-        logger.exception("could not record a proxied request")
+        result = StreamingResponse(_relay(upstream, service, on_close), status_code=upstream.status_code)
+        # Raw header pairs, so a repeated header (Set-Cookie) stays repeated, not joined by commas.
+        result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in HOP_BY_HOP]
+        on_close = None  # the relay owns it now
+    finally:
+        if on_close is not None:
+            on_close()
+    seconds = time.perf_counter() - start
+    metrics, log = telemetry
+    metrics.observe(service, result.status_code, seconds)
+    log.add(Entry(request.method, service, f"/{unquote(path)}", result.status_code, seconds * 1000))
     return result
 
 
-async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
+async def _relay(upstream: httpx.Response, service: str, on_close: Callable[[], None] | None) -> AsyncIterator[bytes]:
     """Chunks as they arrive (an SSE event is never held back), and the connection returned to
-    the pool however the stream ends: finished, failed, or cancelled by a client that left."""
+    the pool however the stream ends: finished, failed, or cancelled by a client that left.
+
+    An upstream that fails mid-answer (it went away, or a read timed out) ends the answer here:
+    the status line is long gone, so all that is left is to stop. A warning says so; raised, it
+    was an "Exception in ASGI application" with a traceback for what is an upstream's hiccup.
+    """
     try:
         async for chunk in upstream.aiter_raw():
             yield chunk
+    except httpx.HTTPError as error:
+        logger.warning("%s: the upstream's answer broke off: %r", service, error)
     finally:
         await upstream.aclose()
+        if on_close is not None:
+            on_close()

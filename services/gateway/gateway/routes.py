@@ -1,15 +1,31 @@
 """The gateway's own routes, and the proxy to the upstreams."""
 
 import asyncio
+from functools import partial
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import httpx
-from fastapi import APIRouter, HTTPException, Path, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, HTTPException, Path, Request, WebSocket, status
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.dependencies import HttpClient, RateLimited, Sessionmaker, SettingsDep
-from gateway.proxy import checked_path, forward, read_body
+from gateway.dependencies import (
+    HttpClient,
+    RateLimited,
+    Sessionmaker,
+    SettingsDep,
+    StreamClient,
+    Telemetry,
+    identity,
+    stream_slots,
+)
+from gateway.proxy import forward, read_body, upstream_path
+from gateway.ratelimit import RateLimiter
+from gateway.settings import Settings
 from gateway.storage import stats_per_service
+from gateway.streams import TooManyStreamsError, is_stream
+from gateway.websocket_proxy import POLICY_VIOLATION, TRY_AGAIN_LATER, proxy_websocket
 
 router = APIRouter()
 
@@ -44,34 +60,104 @@ async def stats(sessionmaker: Sessionmaker) -> dict[str, dict[str, float]]:
         return await stats_per_service(session)
 
 
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+async def metrics(telemetry: Telemetry) -> Response:
+    """Prometheus metrics: proxied requests and their latency, per service and status."""
+    return Response(generate_latest(telemetry[0].registry), media_type=CONTENT_TYPE_LATEST)
+
+
 ServiceName = Annotated[str, Path(max_length=32)]
 
+PROXIED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
-@router.api_route(
-    "/{service}/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-    dependencies=[RateLimited],
-    response_model=None,
-)
+# What the gateway itself may answer on a proxied path, besides whatever the upstream answers.
+PROXY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The path climbs out of its service (`..`) or holds a control character"},
+    404: {"description": "Unknown service"},
+    413: {"description": "Request body over GATEWAY_MAX_BODY_BYTES"},
+    429: {"description": "Over the client's rate limit, or its cap of open streams (with Retry-After)"},
+    502: {"description": "The upstream refused the connection"},
+    503: {"description": "The gateway's total cap of open streams is reached"},
+    504: {"description": "The upstream did not answer in time"},
+}
+
+
 async def proxy(
     service: ServiceName,
-    path: str,
     request: Request,
     client: HttpClient,
-    sessionmaker: Sessionmaker,
+    stream_client: StreamClient,
+    telemetry: Telemetry,
     settings: SettingsDep,
 ) -> StreamingResponse | JSONResponse:
     """`/articles/api/articles/` reaches the articles service's `/api/articles/`."""
     base_url = settings.upstreams().get(service)
     if base_url is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Unknown service {service!r}")
+    path = upstream_path(request)
     body = await read_body(request, settings.max_body_bytes)
+    on_close = None
+    if is_stream(request.headers.get("accept"), service, f"/{unquote(path)}", settings.stream_routes):
+        # A stream: its own pool, and a slot under the caps taken now, before it connects.
+        slots, who = stream_slots(request), identity(request)
+        try:
+            slots.acquire(who)
+        except TooManyStreamsError as refused:
+            raise refused.as_http() from None
+        client, on_close = stream_client, partial(slots.release, who)
     return await forward(
         request,
         client=client,
-        sessionmaker=sessionmaker,
+        telemetry=telemetry,
         service=service,
         base_url=base_url,
-        path=checked_path(path),
+        path=path,
         body=body,
+        on_close=on_close,
+    )
+
+
+@router.websocket("/{service}/{path:path}")
+async def proxy_ws(websocket: WebSocket, service: str) -> None:
+    """A WebSocket to `/chat/ws/chat/lobby` reaches the chat service's `/ws/chat/lobby`.
+
+    Refusals close before accept (HTTP 403 over a real socket): an unknown service or a bad path
+    with 1008, a client over its rate limit or stream cap with 1013 (try again later).
+    """
+    settings: Settings = websocket.state.settings
+    base_url = settings.upstreams().get(service)
+    try:
+        path = upstream_path(websocket)
+    except HTTPException as refused:
+        await websocket.close(POLICY_VIOLATION, str(refused.detail))
+        return
+    if base_url is None:
+        await websocket.close(POLICY_VIOLATION, f"Unknown service {service!r}")
+        return
+    who = identity(websocket)
+    limiter: RateLimiter = websocket.state.rate_limiter
+    if not (await limiter.hit(who)).allowed:
+        await websocket.close(TRY_AGAIN_LATER, "Rate limit exceeded")
+        return
+    slots = stream_slots(websocket)
+    try:
+        with slots.slot(who):
+            await proxy_websocket(websocket, websocket.state.stream_client, base_url, path)
+    except TooManyStreamsError as refused:
+        await websocket.close(TRY_AGAIN_LATER, str(refused.as_http().detail))
+
+
+# One route per method, each with an operation id of its own: a single `api_route` with seven
+# methods gives all seven the same generated id, which FastAPI warns about ("Duplicate
+# Operation ID") and which breaks clients generated from the document.
+for _method in PROXIED_METHODS:
+    router.add_api_route(
+        "/{service}/{path:path}",
+        proxy,
+        methods=[_method],
+        dependencies=[RateLimited],
+        response_model=None,
+        operation_id=f"proxy_{_method.lower()}",
+        summary=f"Proxy a {_method} request to an upstream",
+        responses=PROXY_RESPONSES,
     )

@@ -1,10 +1,10 @@
 """The SQL engine, the request log's writes, and the statistics read from it."""
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import event, make_url, select
+from sqlalchemy import Select, case, event, func, make_url, select
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -48,45 +48,50 @@ async def create_tables(engine: AsyncEngine) -> None:
         await connection.run_sync(Base.metadata.create_all)
 
 
-async def record(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    method: str,
-    service: str,
-    path: str,
-    status: int,
-    duration_ms: float,
-) -> None:
-    async with sessionmaker() as session:
-        session.add(
-            ProxiedRequest(method=method, service=service, path=path[:2048], status=status, duration_ms=duration_ms)
-        )
-        await session.commit()
-
-
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """The nearest-rank percentile of values already sorted ascending."""
+    """The nearest-rank percentile of values already sorted ascending (what SQLite's query computes)."""
     rank = max(1, math.ceil(fraction * len(sorted_values)))
     return sorted_values[rank - 1]
 
 
-async def stats_per_service(session: AsyncSession) -> dict[str, dict[str, float]]:
-    """Count and latency percentiles (ms) per service.
+FRACTIONS = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 
-    Computed in Python to stay portable between SQLite and PostgreSQL; at a scale where this
-    table is large, use PostgreSQL's percentile_cont or a metrics system instead.
-    """
-    durations: dict[str, list[float]] = defaultdict(list)
-    rows = await session.execute(select(ProxiedRequest.service, ProxiedRequest.duration_ms))
-    for service, duration in rows:
-        durations[service].append(duration)
-    result: dict[str, dict[str, float]] = {}
-    for service, values in sorted(durations.items()):
-        values.sort()
-        result[service] = {
-            "count": len(values),
-            "p50_ms": percentile(values, 0.50),
-            "p95_ms": percentile(values, 0.95),
-            "p99_ms": percentile(values, 0.99),
-        }
-    return result
+
+def _postgres_query() -> Select[Any]:
+    """PostgreSQL's own percentile_cont (interpolated between the two nearest values)."""
+    duration = ProxiedRequest.duration_ms
+    return select(
+        ProxiedRequest.service,
+        func.count(),
+        *(func.percentile_cont(f).within_group(duration).label(name) for name, f in FRACTIONS.items()),
+    ).group_by(ProxiedRequest.service)
+
+
+def _portable_query() -> Select[Any]:
+    """Nearest-rank percentiles with window functions, for SQLite, which has no percentile_cont:
+    the p-th percentile is the smallest value whose rank is at least p * count. One pass of
+    sorting per service in SQL; only one row per service comes back to Python."""
+    ranked = select(
+        ProxiedRequest.service,
+        ProxiedRequest.duration_ms,
+        func.row_number().over(partition_by=ProxiedRequest.service, order_by=ProxiedRequest.duration_ms).label("rank"),
+        func.count().over(partition_by=ProxiedRequest.service).label("n"),
+    ).subquery()
+    return select(
+        ranked.c.service,
+        func.count(),
+        *(
+            func.min(case((ranked.c.rank >= fraction * ranked.c.n, ranked.c.duration_ms))).label(name)
+            for name, fraction in FRACTIONS.items()
+        ),
+    ).group_by(ranked.c.service)
+
+
+async def stats_per_service(session: AsyncSession) -> dict[str, dict[str, float]]:
+    """Count and latency percentiles (ms) per service, aggregated in SQL."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = await session.execute((_postgres_query() if postgres else _portable_query()).order_by("service"))
+    return {
+        service: {"count": count} | dict(zip(FRACTIONS, map(float, values), strict=True))
+        for service, count, *values in rows
+    }

@@ -8,6 +8,7 @@ services behind the gateway are tested together in the repository's tests/test_i
 import httpx
 import pytest
 from fastapi import FastAPI
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from fastapi_testkit.routing import RoutingTransport
 from gateway.app import create_app
@@ -15,7 +16,12 @@ from gateway.settings import Settings
 
 from .helpers import fake_upstream
 
-ARTICLES, EVENTS, PROCESSING = "http://articles.test", "http://events.test", "http://processing.test"
+ARTICLES, CHAT, EVENTS, PROCESSING = (
+    "http://articles.test",
+    "http://chat.test",
+    "http://events.test",
+    "http://processing.test",
+)
 
 
 @pytest.fixture
@@ -23,6 +29,8 @@ def upstreams() -> dict[str, httpx.AsyncBaseTransport]:
     """host -> transport. Tests replace an entry to make that upstream fail."""
     return {
         "articles.test": httpx.ASGITransport(app=fake_upstream("articles")),
+        # httpx-ws's transport: plain HTTP as ASGITransport does, and WebSocket handshakes too.
+        "chat.test": ASGIWebSocketTransport(app=fake_upstream("chat")),
         "events.test": httpx.ASGITransport(app=fake_upstream("events")),
         "processing.test": httpx.ASGITransport(app=fake_upstream("processing")),
     }
@@ -33,6 +41,7 @@ def settings(database_url: str, redis_url: str | None) -> Settings:
     # Every field set explicitly, so GATEWAY_* variables in the shell cannot leak into tests.
     return Settings(
         articles_url=ARTICLES,
+        chat_url=CHAT,
         events_url=EVENTS,
         processing_url=PROCESSING,
         database_url=database_url,
@@ -44,6 +53,14 @@ def settings(database_url: str, redis_url: str | None) -> Settings:
         rate_limit=1000,
         rate_limit_window=60,
         max_body_bytes=1024,
+        max_streams=10,
+        max_streams_per_client=5,
+        stream_read_timeout=None,
+        stream_routes=("events:/api/topics/*/stream",),
+        api_keys=("alice", "bob"),
+        trusted_proxies=(),
+        log_queue_size=1000,
+        log_batch_size=100,
     )
 
 

@@ -4,13 +4,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 
 
-def fake_upstream(name: str) -> FastAPI:
-    """An upstream that answers /health and echoes every other request back as JSON."""
+def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
+    """An upstream that answers /health and echoes every other request back as JSON; WebSockets
+    at /ws/echo (the close codes its clients send are appended to `closes`) and /ws/refuse."""
     app = FastAPI()
+    closes = [] if closes is None else closes
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -24,6 +26,29 @@ def fake_upstream(name: str) -> FastAPI:
     async def stats() -> dict[str, int]:
         return {"pending": 1, "processing": 0, "processed": 2, "failed": 0}
 
+    @app.websocket("/ws/echo")
+    async def echo_socket(websocket: WebSocket) -> None:
+        """Echoes text as text and bytes as bytes; "bye" closes with 4000 from the upstream's side."""
+        await websocket.accept()
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                closes.append(message.get("code", 1000))
+                return
+            if message.get("text") == "bye":
+                await websocket.close(4000, "upstream says bye")
+                return
+            if message.get("text") is not None:
+                await websocket.send_text(
+                    f"{name}: {message['text']} {websocket.query_params.get('token', '')}".strip()
+                )
+            else:
+                await websocket.send_bytes(message["bytes"][::-1])
+
+    @app.websocket("/ws/refuse")
+    async def refuse(websocket: WebSocket) -> None:
+        await websocket.close(4001, "no token")
+
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def echo(path: str, request: Request) -> Response:
         body = await request.body()
@@ -32,10 +57,16 @@ def fake_upstream(name: str) -> FastAPI:
             "upstream": name,
             "method": request.method,
             "path": request.url.path,
+            "raw_path": request.scope["raw_path"].decode("latin-1"),
             "query": request.url.query,
             "headers": dict(request.headers),
             "body": body.decode(),
         }
+        if request.query_params.get("cookies"):  # two Set-Cookie headers, which must stay two
+            reply = JSONResponse({"path": request.url.path})
+            reply.set_cookie("a", "1")
+            reply.set_cookie("b", "2")
+            return reply
         headers = {"x-upstream": name} | ({"www-authenticate": "Bearer"} if status == 401 else {})
         return JSONResponse(echoed, status_code=status, headers=headers)
 

@@ -72,7 +72,14 @@ async def test_health_is_200_when_everything_answers(client: LifespanClient) -> 
     assert response.status_code == 200, response.text
     assert response.json() == {
         "status": "ok",
-        "dependencies": {"articles": "ok", "events": "ok", "processing": "ok", "redis": "ok", "database": "ok"},
+        "dependencies": {
+            "articles": "ok",
+            "chat": "ok",
+            "events": "ok",
+            "processing": "ok",
+            "redis": "ok",
+            "database": "ok",
+        },
     }
 
 

@@ -6,11 +6,13 @@ import httpx
 import pytest
 from fakeredis import FakeAsyncRedis, FakeServer
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from fastapi_testkit import LifespanClient, lifespan_client
+from fastapi_testkit import lifespan_client
 from fastapi_testkit.process import free_port
 from gateway.app import create_app
+from gateway.dependencies import HttpClient, RedisDep, Sessionmaker, SettingsDep
+from gateway.models import ProxiedRequest
 from gateway.redis_client import RedisUnavailableError
 from gateway.settings import Settings
 from gateway.upstream import create_http_client
@@ -18,11 +20,27 @@ from gateway.upstream import create_http_client
 pytestmark = pytest.mark.lifespan
 
 
-async def test_the_lifespan_hands_its_pools_to_requests(client: LifespanClient) -> None:
-    """The settings pointed the pools at fakes (a transport, a SQLite file, fakeredis);
-    the state the lifespan yielded is what every request uses."""
-    assert set(client.state) == {"settings", "http_client", "redis", "sessionmaker", "rate_limiter"}
-    assert (reply := await client.get("/articles/x")).status_code == 200, reply.text
+async def test_the_lifespan_hands_its_pools_to_requests(app: FastAPI) -> None:
+    """The settings pointed the pools at fakes (a transport, a SQLite file, fakeredis); the very
+    objects the lifespan yielded are what a request's dependencies get, and what the proxy uses."""
+    seen: dict[str, object] = {}
+
+    @app.get("/probe")
+    async def probe(
+        http_client: HttpClient, redis: RedisDep, sessionmaker: Sessionmaker, settings: SettingsDep
+    ) -> None:
+        seen.update(http_client=http_client, redis=redis, sessionmaker=sessionmaker, settings=settings)
+
+    async with lifespan_client(app) as client:
+        assert (reply := await client.get("/probe")).status_code == 200, reply.text
+        state = client.state
+        with patch.object(state["http_client"], "send", wraps=state["http_client"].send) as send:
+            assert (reply := await client.get("/articles/x")).status_code == 200, reply.text
+
+    assert all(seen[name] is state[name] for name in ("http_client", "redis", "sessionmaker", "settings")), seen
+    send.assert_awaited_once()
+    async with state["sessionmaker"]() as session:  # the request log went through the same engine
+        assert [r.path for r in (await session.scalars(select(ProxiedRequest))).all()] == ["/x"]
 
 
 async def test_the_pools_are_created_once_not_per_request(settings: Settings, app: FastAPI) -> None:

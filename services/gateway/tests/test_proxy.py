@@ -1,6 +1,7 @@
 """The proxy: what it passes on, what it refuses, and how it fails when an upstream does."""
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -29,6 +30,14 @@ async def test_a_request_reaches_the_upstream_path_with_method_query_body_and_au
     assert echoed["headers"]["authorization"] == "Bearer t0ken"
     assert "cookie" not in echoed["headers"]  # the gateway's cookies are not the upstream's business
     assert echoed["headers"]["x-forwarded-for"] == "127.0.0.1"
+
+
+async def test_a_resuming_stream_client_keeps_its_last_event_id(client: LifespanClient) -> None:
+    """An SSE client that reconnects sends Last-Event-ID so the upstream resumes after it."""
+    response = await client.get("/events/api/topics/news/stream", headers={"Last-Event-ID": "1700000000000-3"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["headers"]["last-event-id"] == "1700000000000-3"
 
 
 @pytest.mark.parametrize("service", ["articles", "events", "processing"])
@@ -145,6 +154,28 @@ async def test_a_timeout_is_504_naming_the_service(
     assert response.json() == {"detail": "processing did not answer in time", "service": "processing"}
 
 
+async def test_an_upstream_that_breaks_off_mid_answer_ends_it_cleanly(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transport error after the headers (a read timeout, a reset) was raised inside the
+    response: "Exception in ASGI application". Now the body ends and a warning says why."""
+
+    class BreaksOff(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b"data: first\n\n"
+            raise httpx.ReadTimeout("silent upstream")
+
+    upstreams["events.test"] = httpx.MockTransport(lambda request: httpx.Response(200, stream=BreaksOff()))
+
+    response = await client.get("/events/stream")
+
+    assert response.status_code == 200, response.text
+    assert response.text == "data: first\n\n"
+    assert [(r.levelname, r.name) for r in caplog.records if "broke off" in r.getMessage()] == [
+        ("WARNING", "gateway.proxy")
+    ]
+
+
 async def test_a_client_that_leaves_mid_body_is_no_server_error(
     live_server: LiveServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -161,4 +192,5 @@ async def test_a_client_that_leaves_mid_body_is_no_server_error(
     await eventually(nothing_in_flight, message="the request was never finished")
     assert "Exception in ASGI application" not in caplog.text
     async with httpx.AsyncClient(base_url=live_server.url) as http:
-        assert (await http.get("/api/stats")).json() == {}  # nothing was forwarded
+        metrics = (await http.get("/metrics")).text
+    assert "gateway_requests_total{" not in metrics  # nothing was forwarded

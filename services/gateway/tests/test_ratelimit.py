@@ -40,12 +40,22 @@ async def test_each_api_key_has_its_own_limit(client: LifespanClient) -> None:
     assert (reply := await client.get("/articles/x")).status_code == 200, reply.text  # no key: counted by address
 
 
+async def test_an_unknown_api_key_buys_no_bucket_of_its_own(client: LifespanClient) -> None:
+    """A fresh made-up key per request was a fresh bucket each time: 130 of 130 passed a limit
+    of 100. An unknown key counts against the address, like no key at all."""
+    answers = [(await client.get("/articles/x", headers={"X-API-Key": f"made-up-{i}"})).status_code for i in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    assert (reply := await client.get("/articles/x", headers={"X-API-Key": "alice"})).status_code == 200, reply.text
+
+
 async def test_api_keys_are_not_stored_in_clear(client: LifespanClient) -> None:
-    await client.get("/articles/x", headers={"X-API-Key": "s3cret-key"})
+    await client.get("/articles/x", headers={"X-API-Key": "alice"})
 
     keys = [key.decode() for key in await client.state["redis"].keys("ratelimit:*")]
     assert keys
-    assert not any("s3cret-key" in key for key in keys)
+    assert any(key.startswith("ratelimit:key:") for key in keys)
+    assert not any("alice" in key for key in keys)
 
 
 async def test_the_dashboard_counts_too_but_health_does_not(client: LifespanClient) -> None:
@@ -67,6 +77,15 @@ async def test_the_counter_starts_again_in_the_next_window(client: LifespanClien
     assert second.retry_after == 30  # 180 - 150
 
 
+async def test_the_counters_expire_with_their_window(client: LifespanClient) -> None:
+    """A counter that never expired would stay in Redis forever, one per client and window."""
+    await client.get("/articles/x")
+
+    redis = client.state["redis"]
+    [key] = await redis.keys("ratelimit:*")
+    assert 0 < await redis.ttl(key) <= 60
+
+
 async def test_gateways_sharing_a_redis_share_the_limit(
     settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
 ) -> None:
@@ -84,3 +103,21 @@ async def test_gateways_sharing_a_redis_share_the_limit(
             answers.append((await one.get("/articles/x")).status_code)
 
     assert answers == [200, 200, 429]
+
+
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """A forged X-Forwarded-For picked a fresh address per request. By default no one is
+    trusted; with the peer (127.0.0.1) a trusted proxy, the client it names is counted."""
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(4)]
+    limited = settings.model_copy(update={"rate_limit": 3})
+
+    async with lifespan_client(create_app(limited, transport=RoutingTransport(upstreams))) as edge:
+        at_the_edge = [(await edge.get("/articles/x", headers=h)).status_code for h in spoofed]
+    behind = limited.model_copy(update={"trusted_proxies": ("127.0.0.1",)})
+    async with lifespan_client(create_app(behind, transport=RoutingTransport(upstreams))) as proxied:
+        behind_a_proxy = [(await proxied.get("/articles/x", headers=h)).status_code for h in spoofed]
+
+    assert at_the_edge == [200, 200, 200, 429]
+    assert behind_a_proxy == [200, 200, 200, 200]

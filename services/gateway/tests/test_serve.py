@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env |= {f"GATEWAY_{name}_URL": nowhere for name in ("ARTICLES", "EVENTS", "PROCESSING")}
+    env |= {f"GATEWAY_{name}_URL": nowhere for name in ("ARTICLES", "CHAT", "EVENTS", "PROCESSING")}
 
     with served_module("gateway", tmp_path, env=env) as server:
         health = httpx.get(f"{server.url}/health", timeout=10)
@@ -29,6 +29,7 @@ def test_the_served_gateway_reports_its_missing_upstreams(tmp_path: Path) -> Non
     assert health.status_code == 503, health.text
     assert health.json()["dependencies"] == {
         "articles": "unreachable: ConnectError",
+        "chat": "unreachable: ConnectError",
         "events": "unreachable: ConnectError",
         "processing": "unreachable: ConnectError",
         "redis": "ok",  # the embedded fakeredis
@@ -58,3 +59,12 @@ def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setenv("GATEWAY_ACCESS_LOG", "true")
     assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True
+
+
+@pytest.mark.xfail(strict=True, reason="the lead applies this to __main__.py (owned by the lead); remove the mark then")
+def test_uvicorn_does_not_believe_forwarded_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn trusts X-Forwarded-For from 127.0.0.1 by default and rewrites the peer from it, so
+    any local client could pick its own address for the rate limit (identity.py decides instead)."""
+    served = uvicorn_arguments(main, [], monkeypatch)
+
+    assert (served.get("proxy_headers"), served.get("forwarded_allow_ips")) == (False, "")

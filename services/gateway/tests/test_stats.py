@@ -17,6 +17,7 @@ async def test_each_proxied_request_is_recorded(client: LifespanClient) -> None:
     await client.post("/articles/api/articles/", content=b"{}")
     await client.get("/events/missing", params={"status": 404})
 
+    await client.state["request_log"].flush()
     async with client.state["sessionmaker"]() as session:
         rows = (await session.scalars(select(ProxiedRequest).order_by(ProxiedRequest.id))).all()
 
@@ -32,23 +33,30 @@ async def test_failed_upstream_calls_are_recorded_with_the_gateways_status(
 ) -> None:
     upstreams["events.test"] = failing(httpx.ConnectError("refused"))
 
-    await client.get("/events/x")
+    reply = await client.get("/events/x")
 
-    stats = (await client.get("/api/stats")).json()
-    assert stats["events"]["count"] == 1
+    await client.state["request_log"].flush()
+    async with client.state["sessionmaker"]() as session:
+        rows = (await session.scalars(select(ProxiedRequest))).all()
+    assert reply.status_code == 502, reply.text
+    assert [(r.method, r.service, r.path, r.status) for r in rows] == [("GET", "events", "/x", 502)]
 
 
 async def test_requests_the_gateway_refuses_are_not_recorded(client: LifespanClient) -> None:
     await client.get("/billing/x")
     await client.post("/articles/x", content=b"x" * 2000)
+    await client.get("/articles/x")  # one that is recorded: the log is written by then
+    await client.state["request_log"].flush()
 
-    assert (await client.get("/api/stats")).json() == {}
+    assert (await client.get("/api/stats")).json().keys() == {"articles"}
+    assert (await client.get("/api/stats")).json()["articles"]["count"] == 1
 
 
 async def test_stats_count_and_percentiles_per_service(client: LifespanClient) -> None:
     for _ in range(3):
         await client.get("/articles/x")
     await client.get("/processing/x")
+    await client.state["request_log"].flush()
 
     stats = (await client.get("/api/stats")).json()
 
@@ -70,7 +78,19 @@ def test_percentile_is_nearest_rank(fraction: float, expected: float) -> None:
 async def test_on_sqlite_the_log_commits_cheaply_and_writers_queue(client: LifespanClient) -> None:
     """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): a commit per
     proxied request costs no full fsync, and concurrent writers wait their turn."""
+    await client.state["request_log"].flush()
     async with client.state["sessionmaker"]() as session:
         pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]
 
     assert pragmas == ["wal", 1, 30_000]  # synchronous 1 is NORMAL; the timeout is in milliseconds
+
+
+async def test_metrics_count_requests_per_service_and_status(client: LifespanClient) -> None:
+    await client.get("/articles/x")
+    await client.get("/articles/x", params={"status": 404})
+
+    metrics = (await client.get("/metrics")).text
+
+    assert 'gateway_requests_total{service="articles",status="200"} 1.0' in metrics
+    assert 'gateway_requests_total{service="articles",status="404"} 1.0' in metrics
+    assert 'gateway_request_duration_seconds_count{service="articles",status="200"} 1.0' in metrics

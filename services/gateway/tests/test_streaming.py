@@ -45,6 +45,9 @@ class Upstream:
         return {"status": "ok"}
 
 
+SSE = {"Accept": "text/event-stream"}
+
+
 @pytest.fixture
 def upstream() -> Upstream:
     return Upstream()
@@ -116,3 +119,46 @@ async def test_a_refused_connection_is_502_over_real_sockets(settings: Settings)
 
     assert response.status_code == 502, response.text
     assert response.json()["service"] == "processing"
+
+
+async def test_a_quiet_stream_outlives_the_plain_read_timeout(settings: Settings, upstream: Upstream) -> None:
+    """A stream silent longer than `read_timeout` (30 s by default, 0.2 s here) was cut by
+    httpx.ReadTimeout inside the response; streams read with `stream_read_timeout` (none)."""
+    async with live_server(upstream.app) as origin:
+        tight = settings.model_copy(update={"events_url": origin.url, "read_timeout": 0.2})
+        async with (
+            live_server(create_app(tight)) as gateway,
+            httpx.AsyncClient(base_url=gateway.url) as http,
+            aconnect_sse(http, "GET", "/events/stream") as source,
+        ):
+            events = source.aiter_sse()
+            await asyncio.sleep(0.6)  # the silence under test, three read timeouts long
+            await upstream.release.put("still here")
+            async with asyncio.timeout(5):
+                assert (await anext(events)).json() == "still here"
+
+
+async def test_open_streams_leave_plain_requests_their_pool(settings: Settings, upstream: Upstream) -> None:
+    """Streams have caps (per client: 429 with Retry-After; in total: 503), checked at once, and a
+    pool of their own: with the plain pool at one connection, a plain request still answers."""
+    async with live_server(upstream.app) as origin:
+        capped = settings.model_copy(
+            update={"events_url": origin.url, "max_connections": 1, "max_streams": 3, "max_streams_per_client": 2}
+        )
+        async with (
+            live_server(create_app(capped)) as gateway,
+            httpx.AsyncClient(base_url=gateway.url, timeout=5) as http,
+            aconnect_sse(http, "GET", "/events/stream", headers={"X-API-Key": "alice"}),
+            aconnect_sse(http, "GET", "/events/stream", headers={"X-API-Key": "alice"}),
+        ):
+            async with asyncio.timeout(2):
+                over_client = await http.get("/events/stream", headers={"X-API-Key": "alice"} | SSE)
+            async with aconnect_sse(http, "GET", "/events/stream", headers={"X-API-Key": "bob"}):
+                async with asyncio.timeout(2):
+                    over_total = await http.get("/events/stream", headers={"X-API-Key": "bob"} | SSE)
+                    plain = await http.get("/articles/health")
+
+    assert over_client.status_code == 429, over_client.text
+    assert over_client.headers["Retry-After"] == "5"
+    assert over_total.status_code == 503, over_total.text
+    assert plain.status_code in (200, 502), plain.text  # answered at once; articles is not running

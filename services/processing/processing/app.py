@@ -7,6 +7,7 @@ from typing import TypedDict
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from processing import errors
 from processing.routes import router, stats_router
 from processing.settings import Settings
 from processing.storage import create_engine, create_sessionmaker, create_tables
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Processing", lifespan=lifespan)
+    errors.install(app)
     app.include_router(router)
     app.include_router(stats_router)
 

@@ -1,0 +1,28 @@
+"""JSON that Python reads but JSON forbids (NaN, Infinity, 1e400, lone surrogates) is a 422 naming
+the field; so is a body that is not UTF-8. Never a 500."""
+
+import pytest
+
+from fastapi_testkit import LifespanClient
+from fastapi_testkit.bodies import NOT_UTF8, forbidden_bodies
+
+from .helpers import bearer
+
+JSON = {"Content-Type": "application/json"}
+NOTIFICATION = {"user_id": "alice", "message": "hello"}
+
+
+@pytest.mark.parametrize("field", ["user_id", "message"])
+async def test_a_forbidden_value_in_a_notification_is_a_422_naming_it(client: LifespanClient, field: str) -> None:
+    for name, body in forbidden_bodies(NOTIFICATION, field).items():
+        response = await client.post("/api/notifications", content=body, headers=bearer() | JSON)
+
+        assert response.status_code == 422, (name, response.text)
+        assert [error["loc"] for error in response.json()["detail"]] == [["body", field]], name
+
+
+async def test_a_body_that_is_not_utf8_is_a_422_like_any_malformed_json(client: LifespanClient) -> None:
+    response = await client.post("/api/notifications", content=NOT_UTF8, headers=bearer() | JSON)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["type"] == "json_invalid"

@@ -1,0 +1,27 @@
+"""JSON that Python reads but JSON forbids (NaN, Infinity, 1e400, lone surrogates) is a 422 naming
+the field, in the event's name and anywhere in its data; so is a body that is not UTF-8. Never a 500."""
+
+import pytest
+
+from fastapi_testkit import LifespanClient
+from fastapi_testkit.bodies import NOT_UTF8, forbidden_bodies
+
+JSON = {"Content-Type": "application/json"}
+EVENT = {"event": "update", "data": {"n": 1}}
+
+
+@pytest.mark.parametrize("field", ["event", "data"])
+async def test_a_forbidden_value_in_an_event_is_a_422_naming_it(client: LifespanClient, field: str) -> None:
+    for name, body in forbidden_bodies(EVENT, field).items():
+        response = await client.post("/api/topics/news/events", content=body, headers=JSON)
+
+        assert response.status_code == 422, (name, response.text)
+        assert [error["loc"][:2] for error in response.json()["detail"]] == [["body", field]], name
+    assert (await client.get("/api/topics/news")).json()["length"] == 0  # nothing was stored
+
+
+async def test_a_body_that_is_not_utf8_is_a_422_like_any_malformed_json(client: LifespanClient) -> None:
+    response = await client.post("/api/topics/news/events", content=NOT_UTF8, headers=JSON)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["type"] == "json_invalid"

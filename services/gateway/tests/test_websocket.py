@@ -1,0 +1,122 @@
+"""WebSockets through the gateway: frames both ways, close codes passed through.
+
+In-process the gateway's client is the kit's WebSocketConnector and its upstream the fake chat
+behind httpx-ws's transport; over real sockets both run under uvicorn and the client is the
+`websockets` library, where a close before accept arrives as HTTP 403 (DESIGN.md section 6).
+"""
+
+import httpx
+import pytest
+import websockets
+from fastapi import FastAPI
+from httpx_ws import WebSocketDisconnect
+from httpx_ws.transport import ASGIWebSocketTransport
+
+from fastapi_testkit import LifespanClient, eventually, live_server
+from fastapi_testkit.websocket import WebSocketConnector
+from gateway.app import create_app
+from gateway.settings import Settings
+
+from .helpers import fake_upstream
+
+pytestmark = [pytest.mark.websocket, pytest.mark.proxy]
+
+
+async def test_text_and_binary_frames_go_both_ways(app: FastAPI, client: LifespanClient) -> None:
+    ws = WebSocketConnector(app, state=client.state)
+
+    async with ws.connect("/chat/ws/echo?token=t0k") as session:
+        await session.send_text("hello")
+        assert await session.receive_text() == "chat: hello t0k"
+        await session.send_bytes(b"\x00\x01\xff")
+        assert await session.receive_bytes() == b"\xff\x01\x00"
+
+
+async def test_an_upstream_close_reaches_the_client_with_its_code(app: FastAPI, client: LifespanClient) -> None:
+    ws = WebSocketConnector(app, state=client.state)
+
+    async with ws.connect("/chat/ws/echo") as session:
+        await session.send_text("bye")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await session.receive_text()
+
+    assert (closed.value.code, closed.value.reason) == (4000, "upstream says bye")
+
+
+async def test_a_client_close_reaches_the_upstream_with_its_code(
+    app: FastAPI, client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    closes: list[int] = []
+    upstream = ASGIWebSocketTransport(app=fake_upstream("chat", closes))
+    async with upstream:
+        upstreams["chat.test"] = upstream
+        ws = WebSocketConnector(app, state=client.state)
+        async with ws.connect("/chat/ws/echo") as session:
+            await session.send_text("hi")
+            await session.receive_text()
+        # Leaving the block closes with 1000; a code of the client's own is shown over real
+        # sockets below (httpx-ws's in-process stream fails on an explicit close, then the exit's).
+
+        async def upstream_saw_the_close() -> bool:
+            return closes == [1000]
+
+        await eventually(upstream_saw_the_close, message=f"upstream saw {closes}")
+
+
+async def test_a_close_before_accept_reaches_the_client_with_the_upstreams_code(
+    app: FastAPI, client: LifespanClient
+) -> None:
+    ws = WebSocketConnector(app, state=client.state)
+
+    with pytest.raises(WebSocketDisconnect) as closed:
+        async with ws.connect("/chat/ws/refuse"):
+            pass  # pragma: no cover
+
+    assert closed.value.code == 4001
+
+
+@pytest.mark.parametrize(("path", "code"), [("/billing/ws", 1008), ("/chat/%2e%2e/ws", 1008)])
+async def test_what_the_gateway_refuses_is_closed_before_accept(
+    app: FastAPI, client: LifespanClient, path: str, code: int
+) -> None:
+    ws = WebSocketConnector(app, state=client.state)
+
+    with pytest.raises(WebSocketDisconnect) as closed:
+        async with ws.connect(path):
+            pass  # pragma: no cover
+
+    assert closed.value.code == code
+
+
+@pytest.mark.slow
+async def test_over_real_sockets_frames_pass_and_a_refusal_is_403(settings: Settings) -> None:
+    closes: list[int] = []
+    async with live_server(fake_upstream("chat", closes)) as chat:
+        gateway_app = create_app(settings.model_copy(update={"chat_url": chat.url}))
+        async with live_server(gateway_app) as gateway:
+            base = gateway.url.replace("http://", "ws://")
+            async with websockets.connect(f"{base}/chat/ws/echo?token=t0k") as socket:
+                await socket.send("hello")
+                assert await socket.recv() == "chat: hello t0k"
+                await socket.send(b"\x01\x02")
+                assert await socket.recv() == b"\x02\x01"
+                await socket.send("bye")
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await socket.recv()
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 4000
+
+            async with websockets.connect(f"{base}/chat/ws/echo") as socket:
+                await socket.send("hi")
+                await socket.recv()
+                await socket.close(4321)
+
+            async def upstream_saw_the_close() -> bool:
+                return closes == [4321]
+
+            await eventually(upstream_saw_the_close, message=f"upstream saw {closes}")
+
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with websockets.connect(f"{base}/chat/ws/refuse"):
+                    pass  # pragma: no cover
+            assert refused.value.response.status_code == 403

@@ -1,0 +1,65 @@
+"""fastapi_testkit.fuzz: schemathesis reaches the test's own app, lifespan state and all, and fails on a 5xx."""
+
+import pytest
+
+CONFIG = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+asyncio_default_test_loop_scope = function
+filterwarnings = error
+"""
+
+APP = """
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI, Request
+
+from fastapi_testkit.fuzz import fuzz_settings, openapi_schema
+
+
+def create_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app):
+        yield {"greeting": "hello"}  # a route without the lifespan would fail on request.state
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/greet/{n}")
+    async def greet(n: int, request: Request) -> dict[str, str]:
+        if n == BROKEN_AT:
+            raise RuntimeError("a bug the fuzzer must find")
+        return {"text": request.state.greeting}
+
+    return app
+
+
+BROKEN_AT = {broken_at}
+schema = openapi_schema(create_app().openapi(), max_examples=40)
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    return create_app()
+
+
+@schema.parametrize()
+@fuzz_settings
+def test_api(case: schemathesis.Case[Any], fuzz_app: FastAPI) -> None:
+    case.call_and_validate()
+"""
+
+
+@pytest.mark.parametrize(("broken_at", "outcome"), [("None", {"passed": 1}), ("0", {"failed": 1})])
+def test_every_operation_is_fuzzed_with_the_lifespan_running(
+    pytester: pytest.Pytester, broken_at: str, outcome: dict[str, int]
+) -> None:
+    pytester.makeini(CONFIG)
+    pytester.makepyfile(test_api=APP.replace("{broken_at}", broken_at))
+
+    result = pytester.runpytest("-p", "no:cacheprovider")
+
+    result.assert_outcomes(**outcome)
