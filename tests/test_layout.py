@@ -37,7 +37,7 @@ def test_the_services_are_the_ones_the_readme_indexes() -> None:
 
 
 # The one vocabulary (README, "Layout"): the same module names for the same roles.
-EVERY_SERVICE_HAS = ("__main__.py", "app.py", "settings.py", "routes.py", "dependencies.py")
+EVERY_SERVICE_HAS = ("__main__.py", "serving.py", "app.py", "settings.py", "routes.py", "dependencies.py")
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
@@ -66,11 +66,16 @@ def test_every_dependency_is_async(service: Path) -> None:
     assert plain == [], "a plain def dependency runs in the thread pool: a thread hop per request"
 
 
-def test_every_main_is_alike() -> None:
-    """One `__main__.py`, the service's name aside: the same serving stack everywhere."""
+def test_every_main_and_serving_module_is_alike() -> None:
+    """One `__main__.py` and one `serving.py`, the service's name aside: the same stack everywhere."""
     mains = {s.name: (s / s.name / "__main__.py").read_text().replace(s.name, "<service>") for s in SERVICES}
+    serving = {
+        s.name: (s / s.name / "serving.py").read_text().replace(f'SERVICE = "{s.name}"', "SERVICE = <service>")
+        for s in SERVICES
+    }
 
     assert len(set(mains.values())) == 1, sorted(mains)
+    assert len(set(serving.values())) == 1, sorted(serving)
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)

@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await redis.aclose()
             await engine.dispose()
 
-    app = FastAPI(title="Articles", lifespan=lifespan)
+    app = FastAPI(title="Articles", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     errors.install(app)
     app.include_router(router)
 

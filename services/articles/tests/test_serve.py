@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from articles.__main__ import main
+from articles.serving import GuardedHttpToolsProtocol
 from fastapi_testkit import create_token
+from fastapi_testkit.probes import assert_connection_limits, probe
 from fastapi_testkit.process import served_module, uvicorn_arguments
 
 pytestmark = pytest.mark.slow
@@ -56,10 +58,31 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
 
 
-def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_serves_on_the_deployed_stack_with_its_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ARTICLES_ACCESS_LOG", raising=False)
     served = uvicorn_arguments(main, [], monkeypatch)
-    assert (served["loop"], served["http"], served["access_log"]) == ("uvloop", "httptools", False)
+    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", "websockets-sansio", False)
+    assert issubclass(served["http"], GuardedHttpToolsProtocol)  # httptools, with deadlines and caps
 
     monkeypatch.setenv("ARTICLES_ACCESS_LOG", "true")
-    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True
+    monkeypatch.setenv("ARTICLES_HEAD_TIMEOUT", "2.5")
+    monkeypatch.setenv("ARTICLES_WS_MAX_BYTES", "1000")
+    served = uvicorn_arguments(main, [], monkeypatch)
+    assert (served["access_log"], served["http"].limits.head_timeout, served["ws_max_size"]) == (True, 2.5, 1000)
+
+
+def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: Path) -> None:
+    """Over a real socket, on the serving stack: 414, 431 at once; 408 and a close for what stalls."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLES_")}
+    with served_module(
+        "articles", tmp_path, env=env | {"ARTICLES_HEAD_TIMEOUT": "0.5", "ARTICLES_BODY_TIMEOUT": "0.5"}
+    ) as server:
+        assert_connection_limits(server.url, head_timeout=0.5, body_timeout=0.5)
+
+
+def test_on_the_defaults_a_connection_that_sends_nothing_is_closed_after_ten_seconds(served: str) -> None:
+    """The one test of the real head deadline (ARTICLES_HEAD_TIMEOUT, 10 s); the rest scale it down."""
+    reply = probe(served, b"", patience=15)
+
+    assert reply.closed, reply
+    assert 9.5 <= reply.seconds <= 12.5, reply

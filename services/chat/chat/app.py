@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with open_history(settings.mongo_url) as history, open_fanout(settings.redis_url, rooms) as fanout:
             yield {"settings": settings, "rooms": rooms, "inboxes": Groups(), "fanout": fanout, "history": history}
 
-    app = FastAPI(title="Chat", lifespan=lifespan)
+    app = FastAPI(title="Chat", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     errors.install(app)
     app.include_router(router)
 

@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await redis.aclose()
 
-    app = FastAPI(title="Events", lifespan=lifespan)
+    app = FastAPI(title="Events", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     app.include_router(router)
 
     errors.install(app)

@@ -7,9 +7,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVENTS_", frozen=True)
 
-    # One line per request on stdout; off by default, as it cost a bare endpoint a fifth of its
-    # rate (README, "Serving"). A proxy in front usually logs requests already.
-    access_log: bool = False
+    # FastAPI counts the bytes it reads, Content-Length or not: a larger body is a 413 before it is parsed.
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="largest request body, in bytes")
 
     # Unset means an in-process fakeredis, so the service runs with no server at all.
     redis_url: str | None = None

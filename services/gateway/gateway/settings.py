@@ -20,10 +20,6 @@ def _split(value: object) -> object:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True)
 
-    # One line per request on stdout; off by default, as it cost a bare endpoint a fifth of its
-    # rate (README, "Serving"). A proxy in front usually logs requests already.
-    access_log: bool = False
-
     # The upstreams, by the name that prefixes their paths: /articles/... -> articles_url/...
     # The defaults are where `hatch run serve` starts them.
     articles_url: str = "http://127.0.0.1:8001"

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq import AsyncBroker
 
 from processing.schemas import ArticleCreate
 from processing.settings import Settings
@@ -37,6 +38,12 @@ async def get_session(
     """A new session for every request. Background tasks must not use it (they open their own)."""
     async with sessionmaker() as session:
         yield session
+
+
+async def get_broker(request: Request) -> AsyncBroker | None:
+    """The job queue's broker in queue mode; None in background mode."""
+    broker: AsyncBroker | None = request.state.broker
+    return broker
 
 
 async def get_summarizer(settings: Annotated[Settings, Depends(get_settings)]) -> Summarizer:
@@ -65,5 +72,6 @@ async def get_new_article(body: ArticleCreate, settings: Annotated[Settings, Dep
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+BrokerDep = Annotated[AsyncBroker | None, Depends(get_broker)]
 SummarizerDep = Annotated[Summarizer, Depends(get_summarizer)]
 NewArticle = Annotated[ArticleCreate, Depends(get_new_article)]

@@ -1,8 +1,9 @@
 """The database table."""
 
 import enum
+from datetime import datetime
 
-from sqlalchemy import Enum, Text
+from sqlalchemy import DateTime, Enum, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -29,3 +30,6 @@ class Article(Base):
     )
     summary: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    # When the article was last claimed or its job last started: a `processing` article whose
+    # claim is older than the lease was held by a process that died, and is queued again.
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, status
 
-from processing.dependencies import NewArticle, SessionDep, SessionmakerDep, SettingsDep, SummarizerDep
+from processing.dependencies import BrokerDep, NewArticle, SessionDep, SessionmakerDep, SettingsDep, SummarizerDep
 from processing.models import Article, Status
+from processing.queue import enqueue, retry_policy
 from processing.schemas import ArticleRead, ProcessingStarted
 from processing.storage import Claim, claim, count_by_status
 from processing.tasks import process_article_async
@@ -31,7 +32,7 @@ async def create_article(body: NewArticle, session: SessionDep) -> ArticleRead:
     return ArticleRead.model_validate(article)
 
 
-@router.get("/{article_id}")
+@router.get("/{article_id}", responses={404: {"description": "No such article"}})
 async def get_article(article_id: ArticleId, session: SessionDep) -> ArticleRead:
     article = await session.get(Article, article_id)
     if article is None:
@@ -51,6 +52,7 @@ async def trigger_processing(
     sessionmaker: SessionmakerDep,
     summarize: SummarizerDep,
     settings: SettingsDep,
+    broker: BrokerDep,
 ) -> ProcessingStarted:
     """Queue the summary of an article; 202 because the work is accepted, not done.
 
@@ -63,10 +65,20 @@ async def trigger_processing(
         raise _not_found(article_id)
     if outcome is Claim.BUSY:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"Article {article_id} is already processing")
+    if broker is not None:
+        # Queue mode: only the id is sent; the job reads the rest from the database. Should the
+        # enqueue fail, the claim stays and recovery enqueues it once the lease is over.
+        await enqueue(broker, article_id)
+        return ProcessingStarted()
     # The id and the sessionmaker, not `session` or the ORM object: the task runs after the
     # response and must not borrow what belongs to the request.
     background_tasks.add_task(
-        process_article_async, article_id, sessionmaker, summarize, timeout=settings.summary_timeout
+        process_article_async,
+        article_id,
+        sessionmaker,
+        summarize,
+        timeout=settings.summary_timeout,
+        retry=retry_policy(settings),
     )
     return ProcessingStarted()
 

@@ -5,6 +5,7 @@ holds under concurrency on SQLite and PostgreSQL alike, with no read-then-write 
 """
 
 import enum
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, func, make_url, select, update
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -68,7 +69,7 @@ async def claim(session: AsyncSession, article_id: int) -> Claim:
     claimed = await session.scalar(
         update(Article)
         .where(Article.id == article_id, Article.status != Status.PROCESSING)
-        .values(status=Status.PROCESSING, summary=None, error=None)
+        .values(status=Status.PROCESSING, summary=None, error=None, claimed_at=_now())
         .returning(Article.id)
     )
     await session.commit()
@@ -79,15 +80,17 @@ async def claim(session: AsyncSession, article_id: int) -> Claim:
 
 
 async def start_processing(session: AsyncSession, article_id: int) -> str | None:
-    """Mark the article `processing` (clearing an earlier result) and return its content.
+    """Start (or restart) the job of a claimed article: renew its claim, return its content.
 
-    None if there is no such article. Written first, then read, in one statement: no window
-    in which another writer could slip in between.
+    None if there is no such article, or if it has finished already: a job delivered twice
+    (a worker died after storing its result, before the queue heard so) does nothing the
+    second time, instead of flipping a processed article back to `processing`. A `pending`
+    article (never claimed: the task called directly) is claimed here.
     """
     content = await session.scalar(
         update(Article)
-        .where(Article.id == article_id)
-        .values(status=Status.PROCESSING, summary=None, error=None)
+        .where(Article.id == article_id, Article.status.in_([Status.PENDING, Status.PROCESSING]))
+        .values(status=Status.PROCESSING, summary=None, error=None, claimed_at=_now())
         .returning(Article.content)
     )
     await session.commit()
@@ -95,17 +98,43 @@ async def start_processing(session: AsyncSession, article_id: int) -> str | None
 
 
 async def store_summary(session: AsyncSession, article_id: int, summary: str) -> None:
-    await session.execute(
-        update(Article).where(Article.id == article_id).values(status=Status.PROCESSED, summary=summary, error=None)
-    )
-    await session.commit()
+    await _finish(session, article_id, status=Status.PROCESSED, summary=summary, error=None)
 
 
 async def store_failure(session: AsyncSession, article_id: int, error: str) -> None:
+    await _finish(session, article_id, status=Status.FAILED, summary=None, error=error)
+
+
+async def _finish(session: AsyncSession, article_id: int, **values: object) -> None:
+    # Only from `processing`: of two runs of one job (a redelivery racing a slow worker) the
+    # first to finish records the outcome, and the second changes nothing anyone can see.
     await session.execute(
-        update(Article).where(Article.id == article_id).values(status=Status.FAILED, summary=None, error=error)
+        update(Article)
+        .where(Article.id == article_id, Article.status == Status.PROCESSING)
+        .values(claimed_at=None, **values)
     )
     await session.commit()
+
+
+async def reclaim_expired(session: AsyncSession, lease: float) -> list[int]:
+    """The ids of articles claimed more than `lease` seconds ago and not finished, claimed anew.
+
+    Their process died (a crash, SIGKILL, a lost background task). Renewing the claim in the
+    same UPDATE means two recoverers at once (two API processes) never both get the same id.
+    """
+    ids = await session.scalars(
+        update(Article)
+        .where(Article.status == Status.PROCESSING, Article.claimed_at < _now() - timedelta(seconds=lease))
+        .values(claimed_at=_now())
+        .returning(Article.id)
+    )
+    found = sorted(ids)
+    await session.commit()
+    return found
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def count_by_status(session: AsyncSession) -> dict[Status, int]:

@@ -12,6 +12,15 @@ import anyio
 
 Summarizer = Callable[[str], Awaitable[str]]
 
+
+class TransientError(Exception):
+    """What a summariser raises for a failure worth retrying: a model overloaded, a rate limit.
+
+    The task retries it (and timeouts, and connection errors) with back-off; any other error
+    would fail again, so it ends the job at once (tasks.py).
+    """
+
+
 MAX_SENTENCES = 2
 MAX_CHARACTERS = 500
 

@@ -2,17 +2,41 @@
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from processing import storage
-from processing.summary import Summarizer
+from processing.summary import Summarizer, TransientError
 
 logger = logging.getLogger(__name__)
 
 # Long enough for any message worth reading; PostgreSQL text would take more, a UI would not.
 MAX_ERROR_LENGTH = 1000
+
+# Errors that may pass if tried again. Anything else (a bug, a bad result, content the model
+# refuses) would fail the same way, so retrying it only delays the `failed` the user sees.
+RETRIED = (TimeoutError, ConnectionError, TransientError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The one retry policy, for both modes: `attempts` in all, `delay` seconds before the
+    second, doubling before each one after (Settings: max_attempts, retry_delay).
+
+    It lives in the task, not in the queue: taskiq's SmartRetryMiddleware ignores its delay
+    without a scheduler process (README), and BackgroundTasks has no retries at all.
+    """
+
+    attempts: int = 1
+    delay: float = 0
+
+    def backoff(self, failed_attempt: int) -> float:
+        return self.delay * 2.0 ** (failed_attempt - 1)
+
+
+NO_RETRY = RetryPolicy()
 
 
 async def process_article_async(
@@ -21,6 +45,7 @@ async def process_article_async(
     summarize: Summarizer,
     *,
     timeout: float,  # noqa: ASYNC109 (a deadline on one step of the task, not on the whole call)
+    retry: RetryPolicy = NO_RETRY,
 ) -> None:
     """Summarise article `article_id`: `processing`, then `processed` with the summary, or
     `failed` with the error. Whatever happens, the article does not stay `processing`.
@@ -35,7 +60,7 @@ async def process_article_async(
         if content is None:
             logger.warning("article %d does not exist; nothing to process", article_id)
             return
-        summary = await _summarize(summarize, content, timeout)
+        summary = await _summarize_with_retries(article_id, summarize, content, timeout, retry)
         async with sessionmaker() as session:
             await storage.store_summary(session, article_id, summary)
     except Exception as error:
@@ -48,6 +73,30 @@ async def process_article_async(
         with anyio.CancelScope(shield=True):
             await _record_failure(sessionmaker, article_id, "CancelledError: processing was cancelled")
         raise
+
+
+async def _summarize_with_retries(
+    article_id: int,
+    summarize: Summarizer,
+    content: str,
+    timeout: float,  # noqa: ASYNC109
+    retry: RetryPolicy,
+) -> str:
+    for attempt in range(1, retry.attempts):
+        try:
+            return await _summarize(summarize, content, timeout)
+        except RETRIED as error:
+            delay = retry.backoff(attempt)
+            logger.warning(
+                "article %d: attempt %d of %d failed (%s); again in %g s",
+                article_id,
+                attempt,
+                retry.attempts,
+                describe(error),
+                delay,
+            )
+            await asyncio.sleep(delay)
+    return await _summarize(summarize, content, timeout)  # the last attempt: its error is final
 
 
 async def _summarize(summarize: Summarizer, content: str, timeout: float) -> str:  # noqa: ASYNC109

@@ -30,6 +30,15 @@ def settings(database_url: str) -> Settings:
         max_content_length=100_000,
         summarizer=generate_ai_summary,
         summary_timeout=GATE_TIMEOUT + 5,
+        mode="background",
+        redis_url=None,
+        max_attempts=3,
+        retry_delay=0.05,
+        # Longer than one job can take (3 x 15 s + back-off), or settings refuse them.
+        lease=60,
+        recovery_interval=60,
+        redelivery_delay=60,
+        reclaim_interval=5,
     )
 
 

@@ -1,7 +1,9 @@
 """What more than one test module of the processing suite needs: a gated summariser, creating and waiting."""
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +36,29 @@ class GatedSummarizer:
     async def wait_started(self) -> None:
         async with asyncio.timeout(GATE_TIMEOUT):
             await self.started.wait()
+
+
+async def shout(content: str) -> str:
+    """A summariser that is not the default, importable by path (`tests.helpers:shout`)."""
+    return content.upper()
+
+
+async def slow_shout(content: str) -> str:
+    """`shout`, after SLOW_SUMMARY_SECONDS (default 1): long enough to kill a process mid-job.
+
+    Each call appends a line to the file SUMMARY_CALLS names, if set, so a test can count runs
+    across processes.
+    """
+    if calls := os.environ.get("SUMMARY_CALLS"):
+        with open(calls, "a") as log:  # noqa: ASYNC230 (one short line; a test helper)
+            log.write(content + "\n")
+    await asyncio.sleep(float(os.environ.get("SLOW_SUMMARY_SECONDS", "1")))
+    return content.upper()
+
+
+def summary_calls(path: Path) -> list[str]:
+    """The content of every `slow_shout` call logged to `path` so far (SUMMARY_CALLS)."""
+    return path.read_text().splitlines() if path.is_file() else []
 
 
 PostArticle = Callable[..., Awaitable[dict[str, Any]]]

@@ -17,4 +17,4 @@ async def test_health_check_answers_ok(client: LifespanClient) -> None:
 async def test_lifespan_state_reaches_the_test(client: LifespanClient) -> None:
     # The kit passes the lifespan state through, so tests can reach the app's sessionmaker,
     # which is also what a test hands to the task when it runs it directly.
-    assert set(client.state) == {"settings", "sessionmaker"}
+    assert set(client.state) == {"settings", "sessionmaker", "broker"}

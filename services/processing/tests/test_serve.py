@@ -8,8 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import served_module, uvicorn_arguments
 from processing.__main__ import main
+from processing.serving import GuardedHttpToolsProtocol
 
 from .helpers import create_article, wait_for_status
 
@@ -49,10 +51,23 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     assert uvicorn_arguments(main, ["--port", "9002"], monkeypatch)["port"] == 9002
 
 
-def test_it_serves_on_the_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_serves_on_the_deployed_stack_with_its_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROCESSING_ACCESS_LOG", raising=False)
     served = uvicorn_arguments(main, [], monkeypatch)
-    assert (served["loop"], served["http"], served["access_log"]) == ("uvloop", "httptools", False)
+    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", "websockets-sansio", False)
+    assert issubclass(served["http"], GuardedHttpToolsProtocol)  # httptools, with deadlines and caps
 
     monkeypatch.setenv("PROCESSING_ACCESS_LOG", "true")
-    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True
+    monkeypatch.setenv("PROCESSING_HEAD_TIMEOUT", "2.5")
+    monkeypatch.setenv("PROCESSING_WS_MAX_BYTES", "1000")
+    served = uvicorn_arguments(main, [], monkeypatch)
+    assert (served["access_log"], served["http"].limits.head_timeout, served["ws_max_size"]) == (True, 2.5, 1000)
+
+
+def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: Path) -> None:
+    """Over a real socket, on the serving stack: 414, 431 at once; 408 and a close for what stalls."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCESSING_")}
+    with served_module(
+        "processing", tmp_path, env=env | {"PROCESSING_HEAD_TIMEOUT": "0.5", "PROCESSING_BODY_TIMEOUT": "0.5"}
+    ) as server:
+        assert_connection_limits(server.url, head_timeout=0.5, body_timeout=0.5)

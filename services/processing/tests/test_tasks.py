@@ -9,13 +9,15 @@ import asyncio
 import logging
 from unittest.mock import AsyncMock, patch
 
+import anyio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fastapi_testkit import LifespanClient
 from processing.models import Article, Status
 from processing.settings import Settings
-from processing.tasks import MAX_ERROR_LENGTH, describe, process_article_async
+from processing.storage import Claim, claim
+from processing.tasks import MAX_ERROR_LENGTH, RetryPolicy, describe, process_article_async
 
 from .helpers import GatedSummarizer, PostArticle
 
@@ -67,7 +69,11 @@ async def test_the_trigger_queues_the_task_with_its_arguments(
     assert response.status_code == 202, response.text
     assert response.json() == {"status": "processing_started"}
     task.assert_awaited_once_with(
-        article["id"], client.state["sessionmaker"], settings.summarizer, timeout=settings.summary_timeout
+        article["id"],
+        client.state["sessionmaker"],
+        settings.summarizer,
+        timeout=settings.summary_timeout,
+        retry=RetryPolicy(attempts=settings.max_attempts, delay=settings.retry_delay),
     )
     # The route claimed the article before queueing; only the (mocked) task would move it on.
     assert (await client.get(f"/api/articles/{article['id']}")).json()["status"] == "processing"
@@ -164,10 +170,36 @@ async def test_a_cancelled_task_marks_the_article_failed(sessionmaker: Sessionma
     assert (article.status, article.error) == (Status.FAILED, "CancelledError: processing was cancelled")
 
 
+async def test_a_task_cancelled_by_a_cancel_scope_still_records_its_failure(sessionmaker: Sessionmaker) -> None:
+    """`task.cancel()` cancels one await; an anyio cancel scope (a task group, a timeout in
+    anyio or Starlette) cancels every await after it too, the failure write included, unless
+    that write is shielded. The test above cannot tell the two apart; this one can."""
+    article_id = await add_article(sessionmaker)
+    summarizer = GatedSummarizer()
+    scope = anyio.CancelScope()
+
+    async def run_in_scope() -> None:
+        with scope:
+            await process_article_async(article_id, sessionmaker, summarizer, timeout=15)
+
+    task = asyncio.create_task(run_in_scope())
+    await summarizer.wait_started()
+    scope.cancel()
+    async with asyncio.timeout(10):
+        await task  # the scope absorbs its own cancellation
+
+    article = await load(sessionmaker, article_id)
+    assert (article.status, article.error) == (Status.FAILED, "CancelledError: processing was cancelled")
+
+
 async def test_reprocessing_replaces_the_earlier_result(sessionmaker: Sessionmaker) -> None:
     article_id = await add_article(sessionmaker)
     await process_article_async(article_id, sessionmaker, AsyncMock(side_effect=RuntimeError("boom")), timeout=5)
     assert (await load(sessionmaker, article_id)).status is Status.FAILED
+    # A finished article is run again only once it is claimed again, as the trigger does: a
+    # second delivery of the first job must not undo its result (test_queue.py).
+    async with sessionmaker() as session:
+        assert await claim(session, article_id) is Claim.CLAIMED
 
     await process_article_async(article_id, sessionmaker, AsyncMock(return_value="Second try"), timeout=5)
 

@@ -1,0 +1,39 @@
+"""The Redis client: a server when a URL is set, an in-process fakeredis otherwise."""
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+
+class RedisUnavailableError(RuntimeError):
+    """The configured Redis did not answer when the service started."""
+
+
+async def open_redis(url: str | None, **options: Any) -> Redis:
+    """A client whose server has answered a PING: one that does not fails the startup, named.
+
+    Failing here, not at the first request, is what a deployment wants: the process does not
+    report itself started (and healthy) while every request that needs Redis would fail.
+    `None` gives a fakeredis with a server of its own: fakeredis shares one server between
+    clients with the same host and port, which would leak keys between app instances (and tests).
+    """
+    if url is None:
+        from fakeredis import FakeAsyncRedis, FakeServer
+
+        return FakeAsyncRedis(server=FakeServer(), **options)
+    redis = Redis.from_url(url, **options)
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as error:
+        await redis.aclose()
+        raise RedisUnavailableError(f"Redis at {_redacted(url)} did not answer: {error}") from error
+    return redis
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))

@@ -1,0 +1,157 @@
+"""Queue mode on Redis: `python -m processing.worker` processes, for real, and killed.
+
+Each needs a Redis server and worker processes of its own, so each is real_only. The API runs
+in the test (its lifespan and routes, in-process); the workers are separate processes, as
+deployed, sharing the test's database.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+from fastapi_testkit import LifespanClient, eventually, lifespan_client
+from processing.app import create_app
+from processing.settings import Settings
+
+from .helpers import create_article, summary_calls, wait_for_status
+
+pytestmark = [
+    pytest.mark.background,
+    pytest.mark.slow,
+    pytest.mark.real_only(reason="workers are separate processes that share a Redis stream"),
+]
+
+SERVICE = Path(__file__).parents[1]
+# Scaled down: a job of a dead worker is delivered again after 2 s, looked for every 0.5 s.
+SCALED = {"summary_timeout": 1.5, "max_attempts": 1, "redelivery_delay": 2, "reclaim_interval": 0.5}
+
+
+@pytest.fixture
+def calls(tmp_path: Path) -> Path:
+    """One line per summariser call, in any process (helpers.slow_shout)."""
+    return tmp_path / "calls.txt"
+
+
+@pytest.fixture
+def worker_env(database_url: str, redis_url: str, calls: Path) -> dict[str, str]:
+    return (
+        {k: v for k, v in os.environ.items() if not k.startswith("PROCESSING_")}
+        | {
+            "PYTHONPATH": str(SERVICE),
+            "PROCESSING_MODE": "queue",
+            "PROCESSING_DATABASE_URL": database_url,
+            "PROCESSING_REDIS_URL": redis_url,
+            "PROCESSING_SUMMARIZER": "tests.helpers:slow_shout",
+            "SUMMARY_CALLS": str(calls),
+            "PROCESSING_LEASE": "60",  # the API's recovery stays out of it: the broker redelivers
+        }
+        | {f"PROCESSING_{k.upper()}": str(v) for k, v in SCALED.items()}
+    )
+
+
+@contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m processing.worker` until it says it is ready; stopped (SIGTERM) on exit."""
+    with (
+        log.open("ab") as out,
+        subprocess.Popen(
+            [sys.executable, "-m", "processing.worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+        ) as process,
+    ):
+        try:
+            _wait_for_line(process, log, "worker ready")
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_line(process: subprocess.Popen[bytes], log: Path, line: str) -> None:
+    deadline = time.monotonic() + 20
+    while line not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"no {line!r} in 20 s:\n{log.read_text()}"
+        time.sleep(0.05)
+
+
+async def accept(client: LifespanClient, count: int, content: str = "Article {n}.") -> list[int]:
+    ids = []
+    for n in range(count):
+        article = await create_article(client, content=content.format(n=n))
+        response = await client.post(f"/api/articles/{article['id']}/process")
+        assert response.status_code == 202, response.text
+        ids.append(article["id"])
+    return ids
+
+
+def queue_settings(settings: Settings, redis_url: str) -> Settings:
+    return settings.model_copy(update={"mode": "queue", "redis_url": redis_url, "lease": 60} | SCALED)
+
+
+async def test_a_worker_process_processes_what_the_api_accepted(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Worked example 4: the API enqueues on Redis, a real worker process does the job."""
+    with worker(worker_env | {"SLOW_SUMMARY_SECONDS": "0"}, tmp_path / "worker.log"):
+        async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+            [article_id] = await accept(client, 1, "Queued on Redis.")
+            processed = await wait_for_status(client, article_id, "processed")
+
+    assert processed["summary"] == "QUEUED ON REDIS."
+
+
+async def test_a_worker_killed_mid_job_loses_nothing(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], calls: Path, tmp_path: Path
+) -> None:
+    """Three jobs running, their worker SIGKILLed: another worker gets them after the
+    redelivery delay, and each article ends `processed` once."""
+    log = tmp_path / "worker.log"
+    async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+        with worker(worker_env, log) as first:
+            ids = await accept(client, 3)
+
+            async def all_started() -> bool:
+                return len(summary_calls(calls)) == 3
+
+            await eventually(all_started, timeout=10, message="the jobs never started")
+            first.send_signal(signal.SIGKILL)
+        assert [(await client.get(f"/api/articles/{i}")).json()["status"] for i in ids] == ["processing"] * 3
+
+        with worker(worker_env, log):
+            finished = [await wait_for_status(client, i, "processed") for i in ids]
+
+    assert [a["summary"] for a in finished] == ["ARTICLE 0.", "ARTICLE 1.", "ARTICLE 2."]
+    assert len(summary_calls(calls)) == 6  # each job twice: once killed, once to the end
+
+
+async def test_two_workers_share_200_articles_and_lose_none(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], calls: Path, tmp_path: Path
+) -> None:
+    env = worker_env | {"SLOW_SUMMARY_SECONDS": "0.01"}
+    async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+        with ExitStack() as stack:
+            for n in range(2):
+                stack.enter_context(worker(env, tmp_path / f"worker{n}.log"))
+            ids = await accept(client, 200)
+
+            async def all_processed() -> bool:
+                counts = (await client.get("/api/stats")).json()
+                assert counts["processed"] == 200, counts
+                return True
+
+            await eventually(all_processed, timeout=60, message="not every article was processed")
+
+    assert len(ids) == 200
+    assert sorted(summary_calls(calls)) == sorted(f"Article {n}." for n in range(200))
