@@ -31,6 +31,13 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 FORBIDDEN: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorDetail, "description": "A published article of someone else's"}
 }
+# Starlette's body limit answers this one itself, in plain text, before any handler of ours.
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {
+        "description": "A body over ARTICLES_MAX_BODY_BYTES, refused before it is parsed",
+        "content": {"text/plain": {"schema": {"type": "string", "example": "Content Too Large"}}},
+    }
+}
 # FastAPI lists a security dependency as required even with auto_error=False. The read is
 # public, a token only shows the caller's own drafts: `{}` in the list is OpenAPI's "or none".
 # FastAPI appends openapi_extra's list to the one it generated: [{"HTTPBearer": []}, {}].
@@ -57,7 +64,7 @@ async def list_articles(
     return [ArticleRead.model_validate(article) for article in articles]
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED, responses=UNAUTHORIZED)
+@router.post("/", status_code=status.HTTP_201_CREATED, responses=UNAUTHORIZED | TOO_LARGE)
 async def create_article(body: ArticleCreate, session: SessionDep, user: CurrentUser) -> ArticleRead:
     article = Article(**body.model_dump(), author_id=user.id)
     session.add(article)
@@ -103,7 +110,7 @@ async def _own_article(session: SessionDep, article_id: int, user: CurrentUser) 
     return article
 
 
-@router.patch("/{article_id}", responses=UNAUTHORIZED | FORBIDDEN | NOT_FOUND)
+@router.patch("/{article_id}", responses=UNAUTHORIZED | FORBIDDEN | NOT_FOUND | TOO_LARGE)
 async def update_article(
     article_id: ArticleId, body: ArticleUpdate, session: SessionDep, cache: CacheDep, user: CurrentUser
 ) -> ArticleRead:

@@ -19,12 +19,13 @@ from fastapi_testkit.snapshot import Snapshot
 from .helpers import AuthHeaders
 
 # Each status here is answered somewhere in the suite: 401 test_auth.py, 403 and 404
-# test_articles.py, 422 test_validation.py. 409, 413 and 429 are not answered by this service.
+# test_articles.py, 413 test_errors.py, 422 test_validation.py. 409 and 429 are not answered by
+# this service; 408, 414 and 431 are the server's (serving.py), before any route.
 STATUSES = {
     ("get", "/api/articles/"): {"200", "422"},
-    ("post", "/api/articles/"): {"201", "401", "422"},
+    ("post", "/api/articles/"): {"201", "401", "413", "422"},
     ("get", "/api/articles/{article_id}"): {"200", "401", "404", "422"},
-    ("patch", "/api/articles/{article_id}"): {"200", "401", "403", "404", "422"},
+    ("patch", "/api/articles/{article_id}"): {"200", "401", "403", "404", "413", "422"},
     ("delete", "/api/articles/{article_id}"): {"204", "401", "403", "404", "422"},
     ("get", "/health"): {"200"},
 }
@@ -62,6 +63,8 @@ def test_refusals_document_their_body_and_the_bearer_challenge(document: dict[st
         for code in statuses & {"401", "403", "404"}:
             schema = responses[code]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorDetail"}, (method, path, code)
+        if "413" in statuses:  # Starlette's plain-text answer (test_errors.py)
+            assert set(responses["413"]["content"]) == {"text/plain"}, (method, path)
         if "401" in statuses:
             assert "WWW-Authenticate" in responses["401"]["headers"], (method, path)
 

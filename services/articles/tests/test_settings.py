@@ -2,7 +2,8 @@
 
 The other suites build `Settings(...)` explicitly, so they would stay green if the prefix or a
 field name changed. These tests set the variables the README documents, let `create_app()`
-read them as a deployment does, and check what each one changes.
+read them as a deployment does, and check what each one changes. The serving settings
+(`ARTICLES_ACCESS_LOG`, the connection limits) are test_serve.py's.
 """
 
 import os
@@ -14,13 +15,12 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from articles.__main__ import main
 from articles.app import create_app
 from articles.models import Article
 from articles.redis_client import RedisUnavailableError
 from articles.settings import Settings
 from fastapi_testkit import create_token, lifespan_client
-from fastapi_testkit.process import free_port, uvicorn_arguments
+from fastapi_testkit.process import free_port
 
 from .helpers import SECRET
 
@@ -50,7 +50,7 @@ async def test_create_app_reads_every_variable(
         monkeypatch.setenv("ARTICLES_REDIS_URL", redis_url)
     monkeypatch.setenv("ARTICLES_JWT_SECRET", ENV_SECRET)
     monkeypatch.setenv("ARTICLES_CACHE_TTL", "17")
-    monkeypatch.setenv("ARTICLES_ACCESS_LOG", "true")
+    monkeypatch.setenv("ARTICLES_MAX_BODY_BYTES", "2000")
 
     async with lifespan_client(create_app()) as client:
         # JWT secret: a token signed with it passes, one signed with the tests' usual one does not.
@@ -60,6 +60,10 @@ async def test_create_app_reads_every_variable(
         assert refused.status_code == 401, refused.text
         assert created.status_code == 201, created.text
         assert (await client.get(f"/api/articles/{created.json()['id']}")).status_code == 200  # now cached
+        too_big = body | {"content": "x" * 2000}  # max body: 1 MiB by default
+        assert (
+            refused_body := await client.post("/api/articles/", json=too_big, headers=_bearer(ENV_SECRET))
+        ).status_code == 413, refused_body.text
         key = client.state["cache"].key(created.json()["id"])
         ttl = await client.state["cache"].redis.ttl(key)
 
@@ -68,7 +72,6 @@ async def test_create_app_reads_every_variable(
     if redis_url is not None:  # Redis URL: the entry is on that server, seen by another client
         async with Redis.from_url(redis_url) as other:
             assert await other.exists(key) == 1
-    assert uvicorn_arguments(main, [], monkeypatch)["access_log"] is True  # off by default
 
 
 @pytest.mark.asyncio
@@ -92,7 +95,7 @@ def test_the_defaults_when_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.database_url == "sqlite+aiosqlite:///articles.db"
     assert settings.redis_url is None
     assert settings.cache_ttl == 60
-    assert settings.access_log is False
+    assert settings.max_body_bytes == 1_048_576
 
 
 @pytest.mark.parametrize(
