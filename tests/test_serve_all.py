@@ -79,9 +79,9 @@ class Output:
 
 
 @contextmanager
-def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output, int]]:
+def serving(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], Output, int]]:
     base = free_base_port()
-    command = [sys.executable, str(SCRIPT), "--base-port", str(base), "--data-dir", str(tmp_path)]
+    command = [sys.executable, str(SCRIPT), "--base-port", str(base), "--data-dir", str(tmp_path), *options]
     # The `with` closes the pipe when the process is gone; the `finally` makes sure it goes.
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         output = Output(process)
@@ -183,3 +183,24 @@ def test_ctrl_c_to_the_whole_process_group_of_hatch_run_serve_exits_0(tmp_path: 
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@pytest.mark.real_only(reason="PostgreSQL, and queue workers sharing a Redis stream")
+def test_on_the_real_backend_processing_runs_on_its_queue_with_two_workers(tmp_path: Path) -> None:
+    options = ("--backend", "real", "--processing-mode", "queue", "--workers", "2")
+    with serving(tmp_path, *options) as (process, output, base):
+        output.wait_for("all services answer", STARTUP)
+        assert [line.split()[0] for line in output.seen if "(a queue worker)" in line] == ["worker-1", "worker-2"]
+        with httpx.Client(base_url=f"http://127.0.0.1:{base}/processing", timeout=10) as http:
+            ids = [
+                http.post("/api/articles/", json={"title": "T", "content": "One. Two."}).json()["id"] for _ in range(4)
+            ]
+            assert [http.post(f"/api/articles/{i}/process").status_code for i in ids] == [202] * 4
+            deadline = time.monotonic() + 30
+            while {http.get(f"/api/articles/{i}").json()["status"] for i in ids} != {"processed"}:
+                assert time.monotonic() < deadline, "not every article was processed by the workers"
+                time.sleep(0.1)
+
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=30) == 0

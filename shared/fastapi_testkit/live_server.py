@@ -50,16 +50,18 @@ async def live_server(
     *,
     startup_timeout: float = 10,
     shutdown_timeout: float = 10,
+    **config: Any,
 ) -> AsyncIterator[LiveServer]:
     """Serve `app` on 127.0.0.1 with a free port, in the current event loop, lifespan included.
 
     Needed where the in-process transport cannot stand in for a network: endless streams
     (ASGITransport buffers the whole response), disconnects, real WebSocket clients.
     On exit the server stops accepting, lets open requests finish for `shutdown_timeout`
-    seconds, then closes what is left, so a test cannot leave a server behind.
+    seconds, then closes what is left, so a test cannot leave a server behind. Other keyword
+    arguments go to `uvicorn.Config` (`ws_max_size=...`: the limits a service's `__main__` sets).
     """
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
-    server = uvicorn.Server(config)
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "lifespan": "on", "log_level": "warning"} | config
+    server = uvicorn.Server(uvicorn.Config(app, **options))
     task = asyncio.create_task(_serve(server), name="fastapi_testkit.live_server")
     try:
         async with asyncio.timeout(startup_timeout):

@@ -42,3 +42,10 @@ async def test_a_failing_startup_is_reported() -> None:
     with pytest.raises(RuntimeError, match="uvicorn stopped during startup"):
         async with live_server(failing_app()):
             pass  # pragma: no cover
+
+
+async def test_other_keywords_configure_uvicorn(app: FastAPI) -> None:
+    """A service's `__main__` limits (here the largest WebSocket message) apply to the live server too."""
+    async with live_server(app, ws_max_size=4096, timeout_keep_alive=2) as server:
+        assert (server.server.config.ws_max_size, server.server.config.timeout_keep_alive) == (4096, 2)
+        assert server.server.config.host == "127.0.0.1"  # the kit's own choices stay

@@ -23,7 +23,8 @@ async def open_redis(url: str | None, **options: Any) -> Redis:
         from fakeredis import FakeAsyncRedis, FakeServer
 
         return FakeAsyncRedis(server=FakeServer(), **options)
-    redis = Redis.from_url(url, **options)
+    # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
+    redis = Redis.from_url(url, client_name="articles", **options)
     try:
         await redis.ping()
     except (RedisError, OSError) as error:

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import event, make_url, select
+from sqlalchemy import event, make_url, select, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -41,9 +41,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# PostgreSQL advisory lock key for creating the schema: processes starting together (instances,
+# queue workers) raced on CREATE TABLE ("relation already exists"); one at a time, the later ones
+# find the tables made. SQLite's file lock already serialises them.
+SCHEMA_LOCK = 7_164_083
+
+
 async def create_tables(engine: AsyncEngine) -> None:
     """Create missing tables. A real deployment would run migrations (Alembic) instead."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         await connection.run_sync(Base.metadata.create_all)
 
 

@@ -33,7 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Created here, not at import time: each app (and each test's app) gets its own rooms,
         # clients and listener task, bound to the event loop that serves it.
         rooms = Groups()
-        async with open_history(settings.mongo_url) as history, open_fanout(settings.redis_url, rooms) as fanout:
+        async with (
+            open_history(settings.mongo_url) as history,
+            open_fanout(settings.redis_url, rooms, max_connections=settings.redis_max_connections) as fanout,
+        ):
             yield {"settings": settings, "rooms": rooms, "inboxes": Groups(), "fanout": fanout, "history": history}
 
     app = FastAPI(title="Chat", lifespan=lifespan, max_body_size=settings.max_body_bytes)

@@ -89,12 +89,12 @@ class RedisFanOut:
 
 
 @asynccontextmanager
-async def open_fanout(redis_url: str | None, rooms: Groups) -> AsyncIterator[FanOut]:
+async def open_fanout(redis_url: str | None, rooms: Groups, *, max_connections: int = 50) -> AsyncIterator[FanOut]:
     """The fan-out for `rooms`: in-process when `redis_url` is None, else through that Redis."""
     if redis_url is None:
         yield LocalFanOut(rooms)
         return
-    redis = await open_redis(redis_url, decode_responses=True)
+    redis = await open_redis(redis_url, decode_responses=True, max_connections=max_connections)
     fanout = RedisFanOut(redis, rooms)
     try:
         await fanout.start()

@@ -33,8 +33,9 @@ class Groups:
         member receives the group's messages in the order they were delivered.
         """
         reached = 0
+        size = len(text.encode())  # once, not once per member
         for member in list(self._groups.get(key, ())):
-            if member.offer(text):
+            if member.offer(text, size):
                 reached += 1
             else:
                 self.leave(key, member)

@@ -1,21 +1,33 @@
 """One accepted WebSocket: a task reads what the client sends, another writes what it is sent.
 
-Why a bounded queue and a writer per member, and not `await websocket.send_text()` in a loop
-over the room: a client that stops reading makes the server's sends wait once the socket
-buffers are full, and a loop awaiting each member in turn would stall the whole room behind it.
-Here a broadcast only puts the text in each member's queue, without waiting, and the member's
-own writer sends it. A member whose queue is full (`queue_size` messages behind) is dropped
-from its room at once and closed with 1008; the others never wait for it.
+Why an outbox and a writer per member, and not `await websocket.send_text()` in a loop over the
+room: a client that stops reading makes the server's sends wait once the socket buffers are
+full, and a loop awaiting each member in turn would stall the whole room behind it. Here a
+broadcast only appends the text to each member's outbox, without waiting, and wakes the
+member's own writer, which sends everything queued by then in one go.
+
+Slow is a matter of time, not of queue length. A burst (a room of 300 speaking at once) puts
+300 messages in every outbox before any writer runs: the old limit of 100 queued messages
+closed every member of such a room, readers and all. Now a member is dropped from its room and
+closed with 1008 when one send to it has not completed within `send_timeout` seconds (its client
+stopped reading and the socket buffers stayed full), or at once when its outbox passes a hard
+cap that bounds memory (`queue_size` messages or `queue_bytes` UTF-8 bytes).
+
+A sender over its rate (`send_rate`, `send_burst`) is slowed down, not closed: throttle.py.
 """
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
 from fastapi import WebSocket, WebSocketDisconnect, status
+
+from chat.settings import Settings
+from chat.throttle import TokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -44,28 +56,49 @@ Handler = Callable[["Member", str], Awaitable[Close | None]]
 class Member:
     """A connected client and the messages waiting to be sent to it."""
 
-    def __init__(self, websocket: WebSocket, *, max_message_bytes: int, queue_size: int) -> None:
+    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
         self.websocket = websocket
-        self.max_message_bytes = max_message_bytes
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.max_message_bytes = settings.max_message_bytes
+        self.queue_size = settings.queue_size
+        self.queue_bytes = settings.queue_bytes
+        self.send_timeout = settings.send_timeout
+        self._bucket = TokenBucket(settings.send_rate, settings.send_burst)
+        # A deque and an event rather than an asyncio.Queue: the writer takes everything queued
+        # in one wake-up (a burst of N messages costs it one task switch, not N).
+        self._outbox: deque[tuple[str, int]] = deque()
+        self._queued_bytes = 0
+        self._wake_writer = asyncio.Event()
         self._fell_behind = anyio.Event()
 
-    def offer(self, text: str) -> bool:
-        """Queue `text` without waiting; False, and the member marked to be closed, if its queue is full."""
-        try:
-            self._outbox.put_nowait(text)
-        except asyncio.QueueFull:
+    @property
+    def queued(self) -> tuple[int, int]:
+        """Messages and UTF-8 bytes queued and not yet sent."""
+        return len(self._outbox), self._queued_bytes
+
+    def offer(self, text: str, size: int | None = None) -> bool:
+        """Queue `text` (`size` UTF-8 bytes, if the caller knows) without waiting.
+
+        False, and the member marked to be closed, when it would pass either hard cap.
+        """
+        if size is None:
+            size = len(text.encode())
+        if len(self._outbox) >= self.queue_size or self._queued_bytes + size > self.queue_bytes:
             self._fell_behind.set()
             return False
+        self._outbox.append((text, size))
+        self._queued_bytes += size
+        self._wake_writer.set()
         return True
 
-    async def serve(self, handle: Handler) -> None:
+    async def serve(self, handle: Handler, leave: Callable[[], None]) -> None:
         """Read and write until the client leaves or must go; then close it, saying why.
 
         The reader, the writer and the watcher run in an anyio task group, not as bare asyncio
         tasks: the first to finish cancels the others, and a cancellation from outside (server
         shutdown, TestClient leaving) reaches all three cleanly. An exception from `handle`
-        (the database is down, say) is logged and closes the connection with 1011.
+        (the database is down, say) is logged and closes the connection with 1011. `leave` is
+        called as soon as the connection is over, before the close frame (which a client that
+        stopped reading may take seconds to refuse): the room stops counting it at once.
         """
         outcomes: list[Close | None] = []
         async with anyio.create_task_group() as group:
@@ -77,6 +110,7 @@ class Member:
             group.start_soon(run, lambda: self._read(handle))
             group.start_soon(run, self._write)
             group.start_soon(run, self._watch)
+        leave()
         if None in outcomes:
             return  # the client has gone: there is nobody to send a close to
         close = next(outcome for outcome in outcomes if outcome is not None)
@@ -88,6 +122,7 @@ class Member:
     async def _read(self, handle: Handler) -> Close | None:
         """None when the client disconnects; a Close for input it must not send."""
         while True:
+            await self._bucket.take()  # past its rate, the socket is not read for a while
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return None
@@ -110,14 +145,27 @@ class Member:
             if close is not None:
                 return close
 
-    async def _write(self) -> None:
-        """Send queued messages in order until the client has gone."""
+    async def _write(self) -> Close | None:
+        """Send queued messages in order until the client has gone, or one send takes too long.
+
+        Each wake-up sends everything queued by then; each send has its own deadline
+        (`send_timeout`), moved on after every send that completes, so a long burst to a client
+        that reads is never cut short, and a client that stopped reading is given up on in time.
+        """
         while True:
-            text = await self._outbox.get()
-            try:
-                await self.websocket.send_text(text)
-            except WebSocketDisconnect:  # the server found the connection gone
-                return
+            await self._wake_writer.wait()
+            self._wake_writer.clear()  # before sending: what is offered meanwhile wakes it again
+            with anyio.CancelScope() as deadline:
+                while self._outbox:
+                    deadline.deadline = anyio.current_time() + self.send_timeout
+                    text, size = self._outbox.popleft()
+                    try:
+                        await self.websocket.send_text(text)
+                    except WebSocketDisconnect:  # the server found the connection gone
+                        return None
+                    self._queued_bytes -= size
+            if deadline.cancelled_caught:  # the client stopped reading: the socket buffers stayed full
+                return TOO_SLOW
 
     async def _watch(self) -> Close:
         await self._fell_behind.wait()

@@ -4,7 +4,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
@@ -15,11 +15,14 @@ class RedisUnavailableError(RuntimeError):
     """The configured Redis did not answer when the service started."""
 
 
+# Seconds a command waits for a free connection in a bounded pool before it fails.
+POOL_WAIT = 10.0
+
 # fakeredis:// servers by name, alive while some client uses them.
 _fake_servers: "weakref.WeakValueDictionary[str, FakeServer]" = weakref.WeakValueDictionary()
 
 
-async def open_redis(url: str, **options: Any) -> Redis:
+async def open_redis(url: str, *, max_connections: int | None = None, **options: Any) -> Redis:
     """A client whose server has answered a PING: one that does not fails the startup, named.
 
     Failing here, not at the first message, is what a deployment wants: the process does not
@@ -28,6 +31,11 @@ async def open_redis(url: str, **options: Any) -> Redis:
     is the Redis path on an in-process fake, shared by every app of this process that names the
     same server, as two instances share a real one: that is how tests run two instances on one
     Redis without a server.
+
+    `max_connections`: a pool of at most that many connections, where a command waits for a free
+    one (`POOL_WAIT` seconds at most) instead of failing. redis-py 8's default pool refuses the
+    101st concurrent command ("Too many connections"): a room of 120 members speaking at once
+    closed 20 of them with 1011 on a real Redis (tests/test_limits.py).
     """
     parts = urlsplit(url)
     if parts.scheme == "fakeredis":
@@ -37,7 +45,14 @@ async def open_redis(url: str, **options: Any) -> Redis:
         if server is None:
             server = _fake_servers[parts.netloc] = FakeServer()
         return FakeAsyncRedis(server=server, db=int(parts.path.strip("/") or 0), **options)
-    redis = Redis.from_url(url, **options)
+    # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
+    if max_connections is None:
+        redis = Redis.from_url(url, client_name="chat", **options)
+    else:
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=POOL_WAIT, client_name="chat", **options
+        )
+        redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
     try:
         await redis.ping()
     except (RedisError, OSError) as error:

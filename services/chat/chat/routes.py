@@ -26,11 +26,11 @@ async def _serve(websocket: WebSocket, group: Groups, key: str, settings: Settin
     The member joins *before* the accept: a client whose handshake has completed is already in
     the group, so a message sent right after the handshake (by it or anyone) reaches it.
     """
-    member = Member(websocket, max_message_bytes=settings.max_message_bytes, queue_size=settings.queue_size)
+    member = Member(websocket, settings)
     group.join(key, member)
     try:
         await websocket.accept()
-        await member.serve(handle)
+        await member.serve(handle, leave=lambda: group.leave(key, member))
     finally:
         group.leave(key, member)
 

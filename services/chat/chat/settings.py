@@ -14,10 +14,27 @@ class Settings(BaseSettings):
     # so the instances sharing that server share rooms. fakeredis://<name>: the same code path on
     # an in-process fake Redis, shared by the apps of this process that give the same name.
     redis_url: str | None = None
+    # Connections to that Redis at most: each publish takes one for a moment, and a publish that
+    # finds them all busy waits for one (redis_client.py), however many members speak at once.
+    redis_max_connections: int = Field(default=50, gt=0)
     # Unset: an in-memory mongomock-motor database, empty at every start. mongodb://...: that
     # server; the database is the URL's path, "chat" if it has none.
     mongo_url: str | None = None
     # HS256 wants a key of at least 32 bytes (RFC 7518, 3.2); PyJWT warns below that.
     jwt_secret: str = Field(default="change-me-in-production-a-32-byte-key", min_length=32)
     max_message_bytes: int = Field(default=4096, gt=0, description="largest text message accepted, in UTF-8 bytes")
-    queue_size: int = Field(default=100, gt=0, description="messages a member may have unsent before it is dropped")
+    # A member is dropped (1008) for being slow when one send to it has not completed within
+    # `send_timeout` seconds (it stopped reading), or at once when its unsent messages pass either
+    # hard cap. The caps bound memory, not speed: a room of N members speaking at once queues N
+    # messages for each member before any writer runs, so they sit far above any room's burst.
+    send_timeout: float = Field(
+        default=10.0, gt=0, description="seconds one send may take before the member is dropped"
+    )
+    queue_size: int = Field(default=5000, gt=0, description="messages a member may have unsent before it is dropped")
+    queue_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0, description="UTF-8 bytes a member may have unsent before it is dropped"
+    )
+    # Each connection's token bucket: past it, the server stops reading that socket until a token
+    # is due, and TCP flow control slows the client (throttle.py says why not a close).
+    send_rate: float = Field(default=10.0, gt=0, description="messages per second one connection may send")
+    send_burst: int = Field(default=20, gt=0, description="messages one connection may send at once")

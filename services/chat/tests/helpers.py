@@ -1,10 +1,17 @@
 """What more than one test module of the chat suite needs: settings, tokens, reading rooms and sockets."""
 
 import asyncio
+import base64
+import os
+import socket
 from typing import Any
 
+import anyio
+import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection
 
+from chat.serving import ServingSettings
 from chat.settings import Settings
 from fastapi_testkit import LifespanClient, create_token
 
@@ -18,7 +25,11 @@ def make_settings(redis_url: str | None, mongo_url: str | None, **overrides: Any
         "mongo_url": mongo_url,
         "jwt_secret": SECRET,
         "max_message_bytes": 4096,
-        "queue_size": 100,
+        "queue_size": 5000,
+        "queue_bytes": 8 * 1024 * 1024,
+        "send_timeout": 1.0,  # a stalled reader is dropped within a second
+        "send_rate": 10_000.0,  # no test is throttled unless it asks to be (test_limits.py)
+        "send_burst": 10_000,
     }
     return Settings(**(fields | overrides))
 
@@ -45,3 +56,64 @@ async def receive(connection: ClientConnection, timeout: float = 5) -> str:  # n
         message = await connection.recv()
     assert isinstance(message, str)
     return message
+
+
+async def room_sizes(server_url: str) -> dict[str, int]:
+    async with httpx.AsyncClient(base_url=server_url, timeout=5) as http:
+        return {room["room_id"]: room["members"] for room in (await http.get("/api/rooms")).json()}
+
+
+def stall_sends(app: ASGIApp, reading: anyio.Event) -> ASGIApp:
+    """`app`, but connections with `?stall` in their URL take nothing sent until `reading` is set.
+
+    What a client that stops reading looks like to the server once the socket buffers between
+    them are full: every send waits. (In-process, httpx-ws buffers without limit, so without
+    this a send never waits; the live-server test shows the same over real sockets.)
+    """
+
+    async def stalled(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or b"stall" not in scope["query_string"]:
+            return await app(scope, receive, send)
+
+        async def slow_send(message: Message) -> None:
+            if message["type"] == "websocket.send":
+                await reading.wait()
+            await send(message)
+
+        return await app(scope, receive, slow_send)
+
+    return stalled
+
+
+async def open_unread_socket(port: int, path: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads.
+
+    By hand, on a raw socket with a small receive buffer: a client library reads what arrives
+    into memory of its own (and the kernel grows a loopback buffer to megabytes), so the
+    server's sends would not block for a long while.
+    """
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        await loop.sock_sendall(sock, request.encode())
+        answer = await loop.sock_recv(sock, 1024)
+    assert answer.startswith(b"HTTP/1.1 101 "), answer
+    return sock
+
+
+LIMITS = ("send_timeout", "queue_size", "queue_bytes", "send_rate", "send_burst")
+# The service's own defaults for every limit: make_settings(..., **DEFAULT_LIMITS) runs on them.
+DEFAULT_LIMITS: dict[str, Any] = {name: Settings.model_fields[name].default for name in LIMITS}
+
+
+def served_stack() -> dict[str, Any]:
+    """What serving.py gives uvicorn for WebSockets, for the kit's live_server: the deployed stack."""
+    return {"ws": "websockets-sansio", "ws_max_size": ServingSettings().ws_max_bytes}

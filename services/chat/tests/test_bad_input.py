@@ -5,7 +5,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx_ws import WebSocketDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 
 from chat.app import create_app
@@ -13,7 +12,7 @@ from chat.settings import Settings
 from fastapi_testkit import LifespanClient, eventually, lifespan_client
 from fastapi_testkit.websocket import WebSocketConnector, receive_text_sync
 
-from .helpers import make_settings, rooms, token
+from .helpers import make_settings, rooms, stall_sends, token
 
 pytestmark = pytest.mark.websocket
 
@@ -142,28 +141,6 @@ async def test_a_notification_socket_understands_only_ping(ws: WebSocketConnecto
 
     assert closed.value.code == 1008
     assert closed.value.reason == "only 'ping' is understood here"
-
-
-def stall_sends(app: ASGIApp, reading: anyio.Event) -> ASGIApp:
-    """`app`, but connections with `?stall` in their URL take nothing sent until `reading` is set.
-
-    What a client that stops reading looks like to the server once the socket buffers between
-    them are full: every send waits. (In-process, httpx-ws buffers without limit, so without
-    this a send never waits; the live-server test shows the same over real sockets.)
-    """
-
-    async def stalled(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket" or b"stall" not in scope["query_string"]:
-            return await app(scope, receive, send)
-
-        async def slow_send(message: Message) -> None:
-            if message["type"] == "websocket.send":
-                await reading.wait()
-            await send(message)
-
-        return await app(scope, receive, slow_send)
-
-    return stalled
 
 
 async def test_a_member_that_stops_reading_cannot_stall_the_room(redis_url: str | None, mongo_url: str | None) -> None:

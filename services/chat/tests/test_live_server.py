@@ -4,28 +4,16 @@ What only a network shows: a close before accept is an HTTP 403, not a close cod
 that stops reading really does fill the socket buffers and block the server's sends.
 """
 
-import asyncio
-import base64
-import os
-import socket
-from contextlib import closing
-
 import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from chat.app import create_app
-from fastapi_testkit import LiveServer, eventually, live_server
+from fastapi_testkit import LiveServer, eventually
 
-from .helpers import bearer, make_settings, receive, token
+from .helpers import bearer, receive, room_sizes, token
 
 pytestmark = pytest.mark.websocket
-
-
-async def room_sizes(server_url: str) -> dict[str, int]:
-    async with httpx.AsyncClient(base_url=server_url, timeout=5) as http:
-        return {room["room_id"]: room["members"] for room in (await http.get("/api/rooms")).json()}
 
 
 async def test_broadcast_reaches_every_real_client(live_server: LiveServer) -> None:
@@ -101,57 +89,6 @@ async def test_bad_input_gets_its_close_code_over_the_network(
 
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == code
-
-
-async def open_unread_socket(port: int, path: str) -> socket.socket:
-    """A WebSocket client that completes the handshake and then never reads.
-
-    By hand, on a raw socket with a small receive buffer: a client library reads what arrives
-    into memory of its own (and the kernel grows a loopback buffer to megabytes), so the
-    server's sends would not block for a long while.
-    """
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(5):
-        await loop.sock_connect(sock, ("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        request = (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        await loop.sock_sendall(sock, request.encode())
-        answer = await loop.sock_recv(sock, 1024)
-    assert answer.startswith(b"HTTP/1.1 101 "), answer
-    return sock
-
-
-@pytest.mark.slow
-async def test_a_client_that_stops_reading_is_dropped_and_the_room_goes_on(
-    redis_url: str | None, mongo_url: str | None
-) -> None:
-    """Real backpressure: once the socket buffers are full, every send to the reader waits.
-
-    The room does not wait with it: the member's queue fills, the member is dropped, and the
-    sender goes on receiving every message at once. (The close frame cannot reach a client
-    that does not read; the server gives up on it after a few seconds.)
-    """
-    app = create_app(make_settings(redis_url, mongo_url, queue_size=8))
-    async with live_server(app) as server:
-        with closing(await open_unread_socket(server.port, "/ws/chat/lobby")):
-            async with connect(f"{server.ws_url}/ws/chat/lobby") as sender:
-                assert await room_sizes(server.url) == {"lobby": 2}
-                # A few MB fill the buffers on loopback; send until the member is dropped.
-                for i in range(5000):
-                    await sender.send(f"{i:05d} " + "x" * 4000)
-                    assert (await receive(sender)).startswith(f"Room lobby: {i:05d} ")
-                    if i % 20 == 0 and await room_sizes(server.url) == {"lobby": 1}:
-                        break
-                else:
-                    pytest.fail("the member that stopped reading was never dropped")
-                await sender.send("after the drop")
-                assert await receive(sender) == "Room lobby: after the drop"
 
 
 async def test_a_failing_history_closes_with_1011_and_leaks_no_member(

@@ -11,6 +11,10 @@ the article's "easier" way, which still works. What changed from the article:
 - the accepted token asserts the answer, `pong`, not `is not None`, which nothing can fail.
 """
 
+import asyncio
+import time
+from collections.abc import Callable
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -36,12 +40,35 @@ def test_websocket_multiple_messages(app: FastAPI) -> None:
             assert receive_text_sync(ws) == f"Room general: Message {i}"
 
 
+def running_tasks(client: TestClient) -> set[str]:
+    """The names of the tasks running in the app's event loop (TestClient runs it in a thread)."""
+
+    async def names() -> set[str]:
+        return {task.get_name() for task in asyncio.all_tasks()} - {asyncio.current_task().get_name()}  # type: ignore[union-attr]
+
+    return client.portal.call(names)  # type: ignore[union-attr]  # set while the client is entered
+
+
+def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for `condition` with a deadline: the server sees a disconnect a moment after the client."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not true after {timeout}s"
+        time.sleep(0.01)
+
+
 def test_websocket_disconnect_handled(app: FastAPI) -> None:
-    """The server handles a disconnect cleanly: the next connection to the room works."""
+    """The server handles a disconnect cleanly: the member leaves its room, its tasks end, and the
+    next connection to the room works."""
     with TestClient(app) as client:
+        idle = running_tasks(client)
         with client.websocket_connect("/ws/chat/room2") as ws:
             ws.send_text("First message")
             assert receive_text_sync(ws) == "Room room2: First message"
+            assert client.get("/api/rooms").json() == [{"room_id": "room2", "members": 1}]
+            assert running_tasks(client) > idle  # the connection's reader, writer and watcher
+        until(lambda: client.get("/api/rooms").json() == [])
+        until(lambda: running_tasks(client) == idle)
         with client.websocket_connect("/ws/chat/room2") as ws:
             ws.send_text("After disconnect")
             assert receive_text_sync(ws) == "Room room2: After disconnect"

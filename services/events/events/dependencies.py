@@ -1,4 +1,4 @@
-"""What routes ask for: the streams, the subscriber count, a subscription's starting point.
+"""What routes ask for: the streams, the hub, the subscriber count, a stream's subscription.
 
 Each reads what the lifespan created from `request.state`, so tests can swap any of them with
 `app.dependency_overrides`.
@@ -9,11 +9,11 @@ of its rate (bench/README.md). None of them blocks, so none needs the thread.
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 
+from events.hub import Subscriber, TopicHub
 from events.schemas import EventId, Topic
 from events.settings import Settings
 from events.storage import TopicStreams
@@ -32,6 +32,11 @@ async def get_streams(request: Request) -> TopicStreams:
     return streams
 
 
+async def get_hub(request: Request) -> TopicHub:
+    hub: TopicHub = request.state.hub
+    return hub
+
+
 async def get_subscribers(request: Request) -> Subscribers:
     subscribers: Subscribers = request.state.subscribers
     return subscribers
@@ -39,20 +44,14 @@ async def get_subscribers(request: Request) -> Subscribers:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StreamsDep = Annotated[TopicStreams, Depends(get_streams)]
+HubDep = Annotated[TopicHub, Depends(get_hub)]
 SubscribersDep = Annotated[Subscribers, Depends(get_subscribers)]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A stream's topic and the id it reads after: the client's Last-Event-ID, else the newest."""
-
-    topic: str
-    after: str
 
 
 async def open_subscription(
     topic: TopicPath,
     streams: StreamsDep,
+    hub: HubDep,
     subscribers: SubscribersDep,
     last_event_id_header: Annotated[
         EventId | None, Header(alias="Last-Event-ID", description="what a browser sends when it reconnects")
@@ -60,20 +59,21 @@ async def open_subscription(
     last_event_id: Annotated[
         EventId | None, Query(description="for a first connection, which cannot set headers (EventSource)")
     ] = None,
-) -> AsyncIterator[Subscription]:
-    """Fix where the stream starts, and count it as open until its request has ended.
+) -> AsyncIterator[Subscriber]:
+    """Fix where the stream starts, attach it to its topic's reader, and count it until its request has ended.
 
     A dependency, not the top of the generator: dependencies run before the response starts,
     so once a client has the response headers, every event published afterwards is its to
     receive (a test can subscribe, then publish, without a race). And FastAPI runs this
-    clean-up after it has stopped the generator's task, also when the client went away.
+    clean-up after it has stopped the generator's task, also when the client went away: the
+    last stream of a topic to leave stops the topic's reader.
 
     The header wins over the query parameter: a browser that reconnects keeps the URL it
     started with, and its header carries the newer position.
     """
     after = last_event_id_header or last_event_id or await streams.last_id(topic)
-    with subscribers.track(topic):
-        yield Subscription(topic=topic, after=after)
+    with subscribers.track(topic), hub.subscribe(topic, after) as subscriber:
+        yield subscriber
 
 
-SubscriptionDep = Annotated[Subscription, Depends(open_subscription)]
+SubscriptionDep = Annotated[Subscriber, Depends(open_subscription)]

@@ -1,5 +1,6 @@
 """The Redis client: a server when a URL is set, an in-process fakeredis otherwise."""
 
+import contextlib
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,8 +23,9 @@ async def open_redis(url: str | None, **options: Any) -> Redis:
     if url is None:
         from fakeredis import FakeAsyncRedis, FakeServer
 
-        return FakeAsyncRedis(server=FakeServer(), **options)
-    redis = Redis.from_url(url, **options)
+        return FakeAsyncRedis(server=FakeServer(), connection_class=_releasing_fake_connection(), **options)
+    # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
+    redis = Redis.from_url(url, client_name="events", **options)
     try:
         await redis.ping()
     except (RedisError, OSError) as error:
@@ -37,3 +39,35 @@ def _redacted(url: str) -> str:
     if parts.password is None:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+def _releasing_fake_connection() -> type[Any]:
+    """fakeredis' async connection, made to let go of its fake socket when redis-py drops it.
+
+    fakeredis (2.41) registers every socket in `FakeServer.sockets` and, on an async
+    disconnect, forgets it without removing it. A stream whose client left is cancelled in its
+    XREAD and redis-py disconnects that connection, so each one left a socket (its CLIENT LIST
+    entry, its queues) behind for good, and its server-side wait ran on until BLOCK ran out:
+    about 3 MB per 300 streams (issue 11). Only the embedded fake needs this.
+    """
+    from fakeredis.aioredis import FakeAsyncRedisConnection
+
+    class ReleasingFakeConnection(FakeAsyncRedisConnection):
+        # fakeredis' own signature: it forwards whatever redis-py passes, and the keyword
+        # arguments differ between redis-py 5 and 8 (pyproject allows both).
+        async def disconnect(self, nowait: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
+            sock = getattr(self, "_sock", None)
+            await super().disconnect(nowait=nowait, **kwargs)
+            server = getattr(sock, "_server", None)
+            if sock is None or server is None:
+                return
+            with server.lock:
+                if sock._blocked:
+                    # As CLIENT UNBLOCK does: end the orphaned wait now. Closing the socket
+                    # instead would break the server task still running it.
+                    sock._unblock_reason = b"timeout"
+                    sock._db.wake_all()
+                with contextlib.suppress(ValueError):  # already gone (CLIENT KILL)
+                    server.sockets.remove(sock)
+
+    return ReleasingFakeConnection

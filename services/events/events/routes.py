@@ -3,6 +3,8 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
 
 from fastapi import APIRouter, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -19,6 +21,11 @@ KEEPALIVE_COMMENT = "keep-alive"
 
 router = APIRouter(prefix="/api")
 
+# What errors.py answers while Redis cannot be reached, on every route that reads or writes it.
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "Redis is unavailable; try again later"}
+}
+
 
 @router.get("/events/{topic}", response_class=EventSourceResponse, tags=["demo"])
 async def demo_events(topic: TopicPath) -> AsyncIterator[ServerSentEvent]:
@@ -31,43 +38,39 @@ async def demo_events(topic: TopicPath) -> AsyncIterator[ServerSentEvent]:
         await asyncio.sleep(0.01)  # as in the article: the events are spread out in time
 
 
-@router.post("/topics/{topic}/events", status_code=status.HTTP_201_CREATED, tags=["topics"])
+@router.post("/topics/{topic}/events", status_code=status.HTTP_201_CREATED, tags=["topics"], responses=UNAVAILABLE)
 async def publish_event(topic: TopicPath, body: EventIn, streams: StreamsDep) -> Published:
     """Append an event to the topic; every open stream of the topic receives it."""
     return Published(id=await streams.publish(topic, body.event, to_json(body.data)))
 
 
-@router.get("/topics/{topic}/stream", response_class=EventSourceResponse, tags=["topics"])
-async def stream_topic(
-    subscription: SubscriptionDep, streams: StreamsDep, settings: SettingsDep
-) -> AsyncIterator[ServerSentEvent]:
+@router.get("/topics/{topic}/stream", response_class=EventSourceResponse, tags=["topics"], responses=UNAVAILABLE)
+async def stream_topic(subscriber: SubscriptionDep, settings: SettingsDep) -> AsyncIterator[ServerSentEvent]:
     """The events after Last-Event-ID (header, or `last_event_id`), then each new one as it is published.
 
-    Endless; a comment line keeps an idle connection open every `keepalive_interval` seconds.
-    FastAPI has keep-alive pings of its own, but at a fixed, process-wide 15 s; ours come from
-    settings, per app, so a test can ask for them every few milliseconds.
-
-    When the client goes away, FastAPI cancels the task running this generator: the blocked
-    XREAD is abandoned (redis-py closes that connection) and `open_subscription` uncounts us.
+    Endless; a `: keep-alive` comment keeps an idle connection open every `EVENTS_KEEPALIVE_INTERVAL`
+    seconds. The stream ends when its client falls more than `EVENTS_SUBSCRIBER_BUFFER` events
+    behind, or Redis becomes unavailable: an EventSource reconnects by itself, with Last-Event-ID,
+    and carries on where it stopped.
     """
-    after = subscription.after
-    while True:
-        try:
-            events = await streams.read(subscription.topic, after, block=settings.keepalive_interval)
-        except (RedisConnectionError, RedisTimeoutError) as error:
-            # End the stream cleanly rather than with a broken response; an EventSource
-            # reconnects by itself, with Last-Event-ID, and carries on where it stopped.
-            logger.warning("ending the stream of %r: Redis is unavailable (%s)", subscription.topic, error)
-            return
-        if not events:
-            yield ServerSentEvent(comment=KEEPALIVE_COMMENT)
-        for event in events:
-            # raw_data: the stored text already is the JSON to send.
-            yield ServerSentEvent(id=event.id, event=event.name, raw_data=event.data)
-            after = event.id
+    # FastAPI has keep-alive pings of its own, but at a fixed, process-wide 15 s; ours come from
+    # settings, per app, so a test can ask for them every few milliseconds. The events come from
+    # the topic's one reader (hub.py). When the client goes away, FastAPI cancels the task running
+    # this generator, and `open_subscription` detaches it from the reader.
+    try:
+        async with aclosing(subscriber.events(settings.keepalive_interval)) as events:
+            async for event in events:
+                if event is None:
+                    yield ServerSentEvent(comment=KEEPALIVE_COMMENT)
+                else:
+                    # raw_data: the stored text already is the JSON to send.
+                    yield ServerSentEvent(id=event.id, event=event.name, raw_data=event.data)
+    except (RedisConnectionError, RedisTimeoutError) as error:
+        # A resuming stream's replay read failed: end cleanly, as the reader does (hub.py).
+        logger.warning("ending a stream of %r: Redis is unavailable (%s)", subscriber.topic, error)
 
 
-@router.get("/topics/{topic}", tags=["topics"])
+@router.get("/topics/{topic}", tags=["topics"], responses=UNAVAILABLE)
 async def topic_info(topic: TopicPath, streams: StreamsDep, subscribers: SubscribersDep) -> TopicInfo:
     """How many events the topic keeps, the newest id, and how many streams are open on it here."""
     last_id = await streams.last_id(topic)

@@ -18,8 +18,21 @@ class Settings(BaseSettings):
     # blocked XREAD lasts). At least a millisecond: Redis reads BLOCK 0 as "forever". Below
     # FastAPI's own fixed 15 s ping, so that an idle stream sends ours only.
     keepalive_interval: float = Field(default=10.0, ge=0.001)
-    # Every open stream holds a Redis connection while it waits (XREAD BLOCK), so this bounds
-    # the streams one instance can serve; past it a new stream is refused with a 503. redis-py 8
-    # caps an asyncio pool at 100 connections unless told otherwise, which would refuse the
-    # 101st subscriber.
+    # The Redis pool's size. Each topic with open streams holds one connection for its reader's
+    # XREAD BLOCK (hub.py), so this bounds the topics one instance reads at once, plus publishes
+    # and replays in flight; past it a request gets a 503. redis-py 8 caps an asyncio pool at
+    # 100 connections unless told otherwise.
     redis_max_connections: int = Field(default=2000, gt=0)
+    # Events queued for one stream whose client reads slower than they come. Past it that stream
+    # is dropped: it sends what it holds and ends, and its client resumes with Last-Event-ID, so
+    # one slow reader neither holds the others back nor makes the process hold its backlog.
+    subscriber_buffer: int = Field(default=256, gt=0)
+    # Replays (a resuming stream reading what it missed, XRANGE) that may read Redis at once;
+    # a reconnect storm waits its turn rather than opening a connection per client.
+    replay_slots: int = Field(default=8, gt=0)
+    # Seconds a Redis reply may come later than due before the server counts as gone (a
+    # ConnectionError: a stream ends cleanly, a request gets a 503). A blocked XREAD's reply is
+    # due after `keepalive_interval`, so the socket timeout is that plus this margin; connecting
+    # gets the margin alone. redis-py 8's own default, a fixed 5 s, cut every idle stream whose
+    # XREAD BLOCK was longer (the default keep-alive is 10 s): issue 11, defect 1.
+    redis_timeout_margin: float = Field(default=5.0, gt=0)

@@ -66,4 +66,22 @@ class TopicStreams:
         if not reply:
             return []
         [(_key, entries)] = reply
-        return [StoredEvent(id=entry_id, name=fields["event"], data=fields["data"]) for entry_id, fields in entries]
+        return _stored(entries)
+
+    async def range(self, topic: str, after: str, upto: str, *, count: int = 100) -> list[StoredEvent]:
+        """Up to `count` events after the id `after` and up to `upto` (included), oldest first; no wait."""
+        entries = cast(
+            list[tuple[str, dict[str, str]]],
+            await self.redis.xrange(self.key(topic), min=f"({after}", max=upto, count=count),
+        )
+        return _stored(entries)
+
+
+def order(event_id: str) -> tuple[int, int]:
+    """A stream id as Redis orders it, `(milliseconds, sequence)`: as text, "1-10" sorts before "1-9"."""
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq)
+
+
+def _stored(entries: list[tuple[str, dict[str, str]]]) -> list[StoredEvent]:
+    return [StoredEvent(id=entry_id, name=fields["event"], data=fields["data"]) for entry_id, fields in entries]

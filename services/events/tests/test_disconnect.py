@@ -8,45 +8,18 @@ a deadline, over a real socket: through ASGITransport the disconnect never happe
 """
 
 import asyncio
-import os
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from events.app import create_app
 from events.settings import Settings
 from fastapi_testkit import Backend, eventually, live_server
 from fastapi_testkit.sse import sse_stream
 
-from .helpers import publish, served_state
+from .helpers import blocked_xreads, connections_in_use, publish, served_state
 
 pytestmark = pytest.mark.sse
-
-
-def is_fake_server(task: "asyncio.Task[object]") -> bool:
-    """A task of fakeredis's in-process *server*: its side of a blocked XREAD.
-
-    A real server drops a blocked command with its connection (checked with CLIENT LIST on the
-    real backend); fakeredis is not told that the client hung up, so its server-side wait runs
-    on until its BLOCK timeout. That is the fake server's state, not the service's.
-    """
-    code = getattr(task.get_coro(), "cr_code", None)
-    return code is not None and f"{os.sep}fakeredis{os.sep}" in code.co_filename
-
-
-def connections_in_use(redis: Redis) -> int:
-    # redis-py has no public count of borrowed connections before 8.x (`get_connection_count`);
-    # this set is what its pool has kept them in for years, fake and real clients alike.
-    return len(redis.connection_pool._in_use_connections)
-
-
-async def blocked_xreads(redis_url: str) -> int:
-    """Clients of this test's Redis database that the server sees waiting in XREAD."""
-    async with Redis.from_url(redis_url, decode_responses=True) as admin:
-        db = str(admin.connection_pool.connection_kwargs.get("db", 0))
-        clients = await admin.client_list()
-    return sum(1 for c in clients if c["cmd"] == "xread" and c["db"] == db and "b" in c["flags"])
 
 
 async def test_a_client_that_goes_away_leaves_no_subscriber_task_or_redis_connection(
@@ -66,6 +39,7 @@ async def test_a_client_that_goes_away_leaves_no_subscriber_task_or_redis_connec
 
             async def streaming() -> bool:
                 assert state["subscribers"].count("news") == 1
+                assert state["hub"].readers() == 1  # the topic's reader (hub.py)
                 assert connections_in_use(redis) == 1  # the XREAD waiting for the next event
                 if backend is Backend.REAL:
                     assert redis_url is not None
@@ -76,8 +50,10 @@ async def test_a_client_that_goes_away_leaves_no_subscriber_task_or_redis_connec
 
         async def nothing_left() -> bool:
             assert state["subscribers"].count() == 0
+            assert state["hub"].readers() == 0  # the last stream out stopped the reader
             assert connections_in_use(redis) == 0
-            left = {t for t in asyncio.all_tasks() - tasks_before - {asyncio.current_task()} if not is_fake_server(t)}
+            # Also fakeredis' server side of the XREAD: redis_client.py ends it with the connection.
+            left = asyncio.all_tasks() - tasks_before - {asyncio.current_task()}
             assert not left, f"tasks still running: {[t.get_coro() for t in left]}"
             if backend is Backend.REAL:
                 assert redis_url is not None

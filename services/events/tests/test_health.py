@@ -19,7 +19,7 @@ async def test_health_check_answers_ok(client: LifespanClient) -> None:
 
 
 async def test_lifespan_state_reaches_the_test(client: LifespanClient) -> None:
-    assert set(client.state) == {"settings", "streams", "subscribers"}
+    assert set(client.state) == {"settings", "streams", "hub", "subscribers"}
     assert await client.state["streams"].redis.ping()
 
 

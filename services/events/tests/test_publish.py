@@ -8,6 +8,8 @@ import pytest
 
 from fastapi_testkit import LifespanClient
 
+from .helpers import order
+
 pytestmark = pytest.mark.sse
 
 
@@ -18,8 +20,13 @@ async def test_publishing_answers_201_with_the_events_id(client: LifespanClient)
     assert first.status_code == second.status_code == 201, (first.text, second.text)
     assert set(first.json()) == {"id"}
     # Redis Stream ids, `<milliseconds>-<sequence>`, grow with every event of a topic.
-    first_id, second_id = (tuple(map(int, r.json()["id"].split("-"))) for r in (first, second))
-    assert first_id < second_id
+    assert order(first.json()["id"]) < order(second.json()["id"])
+
+
+def test_ids_are_ordered_as_numbers_not_as_text() -> None:
+    assert "1-10" < "1-9"  # as text, the tenth event of a millisecond sorts before the ninth
+    assert order("1-10") > order("1-9")
+    assert order("10-0") > order("9-99")
 
 
 async def test_a_topic_reports_its_length_and_newest_id(client: LifespanClient) -> None:

@@ -21,7 +21,7 @@ from events.settings import Settings
 from fastapi_testkit import live_server
 from fastapi_testkit.sse import sse_stream
 
-from .helpers import publish, subscribers
+from .helpers import order, publish, subscribers
 
 pytestmark = pytest.mark.sse
 
@@ -37,7 +37,8 @@ async def test_events_arrive_one_by_one_as_they_are_published(http: httpx.AsyncC
             event = await stream.next_event()
 
             assert (event.id, event.event, json.loads(event.data)) == (event_id, "headline", {"n": i})
-        assert stream.received[0].id < stream.received[1].id < stream.received[2].id
+        first, second, third = (order(event.id) for event in stream.received)
+        assert first < second < third
 
 
 async def test_every_subscriber_gets_every_event_in_publish_order(http: httpx.AsyncClient) -> None:

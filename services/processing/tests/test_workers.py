@@ -5,6 +5,7 @@ in the test (its lifespan and routes, in-process); the workers are separate proc
 deployed, sharing the test's database.
 """
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from fastapi_testkit import LifespanClient, eventually, lifespan_client
 from processing.app import create_app
 from processing.settings import Settings
+from processing.storage import create_engine, create_tables
 
 from .helpers import create_article, summary_calls, wait_for_status
 
@@ -155,3 +157,14 @@ async def test_two_workers_share_200_articles_and_lose_none(
 
     assert len(ids) == 200
     assert sorted(summary_calls(calls)) == sorted(f"Article {n}." for n in range(200))
+
+
+@pytest.mark.real_only(reason="the race is PostgreSQL's: CREATE TABLE from processes starting at once")
+async def test_processes_starting_together_create_the_schema_once(database_url: str) -> None:
+    """The API and its workers all create the tables at startup; that raced into a failed start."""
+    engines = [create_engine(database_url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(create_tables(engine) for engine in engines))
+    finally:
+        for engine in engines:
+            await engine.dispose()
