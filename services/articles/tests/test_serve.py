@@ -29,6 +29,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     assert (tmp_path / "articles.db").is_file()  # the embedded default: a SQLite file where it ran
 
 
+@pytest.mark.asyncio
 async def test_the_served_app_answers_a_real_client(served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=5) as http:
         assert (await http.get("/health")).json() == {"status": "ok"}
