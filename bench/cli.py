@@ -43,7 +43,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def _raise_file_limit() -> None:
-    """1,000 idle subscribers need more than the usual 1,024 descriptors, here and in the server."""
+    """10,000 idle subscribers need more than the usual 1,024 descriptors, here and in the server."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else 65536
     if soft < wanted:
