@@ -49,19 +49,15 @@ def prepare(service: str, drop_tables: list[str]) -> str:
     return database_url(service)
 
 
-async def _redis_clients(name: str) -> int:
+async def redis_clients(name: str) -> int:
+    """How many connections to the bench's Redis database carry `name` (CLIENT SETNAME: every
+    service names its connections after itself). Other databases' clients are not counted: the
+    suites running beside the bench use the same server."""
     from redis.asyncio import Redis
 
     async with Redis.from_url(REDIS_URL) as redis:
         clients = await redis.client_list()
     return sum(1 for c in clients if c.get("name") == name and str(c.get("db")) == str(REDIS_DB))
-
-
-def redis_clients(name: str) -> int:
-    """How many connections to the bench's Redis database carry `name` (CLIENT SETNAME: every
-    service names its connections after itself). Other databases' clients are not counted: the
-    suites running beside the bench use the same server."""
-    return asyncio.run(_redis_clients(name))
 
 
 async def _flush_redis() -> None:

@@ -182,7 +182,7 @@ async def _idle_round(server: servers.Server, path: str, count: int, redis_name:
         # A refused subscriber is a result, not a failure of the bench: it is counted and shown.
         m.extra["refused"] = sum(r.status != 200 for r in readers)
         if redis_name is not None:
-            m.extra["redis_connections"] = real.redis_clients(redis_name)
+            m.extra["redis_connections"] = await real.redis_clients(redis_name)
         return m
     finally:
         for reader in readers:
