@@ -6,6 +6,7 @@ folder; serve's own output is printed only if something fails. The exit code is 
 if the system never came up).
 """
 
+import os
 import queue
 import signal
 import socket
@@ -14,6 +15,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -63,23 +67,51 @@ def wait_until_ready(process: "subprocess.Popen[str]", lines: "queue.Queue[str]"
     return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    serve_options = sys.argv[1:] if argv is None else argv
+@dataclass
+class System:
+    """A running `hatch run serve`: its gateway, each service's pid, and what it printed so far."""
+
+    base_url: str
+    pids: dict[str, int]
+    output: list[str]
+    lines: "queue.Queue[str]"
+
+    def all_output(self) -> str:
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        return "".join(self.output)
+
+
+def pids_of(output: list[str]) -> dict[str, int]:
+    """serve's "<name>  <url>  pid <n>" lines (a service's own lines carry " | " after its name)."""
+    found = {}
+    for line in output:
+        if " pid " in line and " | " not in line:
+            found[line.split()[0]] = int(line.rsplit("pid", 1)[1])
+    return found
+
+
+@contextmanager
+def serving(serve_options: list[str], env: dict[str, str] | None = None) -> Iterator[System]:
+    """The system up on free ports (a fresh data folder), stopped as Ctrl-C stops it on the way out.
+
+    `env`: variables for every service, on top of this process's environment."""
     base = free_base_port()
-    with tempfile.TemporaryDirectory(prefix="smoke-serve-") as data:
+    with tempfile.TemporaryDirectory(prefix="serve-") as data:
         command = [sys.executable, str(SERVE), "--base-port", str(base), "--data-dir", data, *serve_options]
-        print(f"smoke_against_serve: {' '.join(command)}", flush=True)
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        print(f"starting: {' '.join(command)}", flush=True)
+        environment = os.environ | (env or {})
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+        ) as process:
             assert process.stdout is not None
             lines: queue.Queue[str] = queue.Queue()
             seen: list[str] = []
             threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
             try:
                 if not wait_until_ready(process, lines, seen):
-                    print("".join(seen) + f"smoke_against_serve: serve did not come up in {STARTUP_TIMEOUT:g}s")
-                    return 2
-                smoke = [sys.executable, "-m", "scripts.smoke", "--base-url", f"http://127.0.0.1:{base}"]
-                code = subprocess.run(smoke, cwd=ROOT, check=False).returncode
+                    raise NotServing("".join(seen) + f"serve did not come up in {STARTUP_TIMEOUT:g}s")
+                yield System(f"http://127.0.0.1:{base}", pids_of(seen), seen, lines)
             finally:
                 if process.poll() is None:
                     process.send_signal(signal.SIGINT)  # serve stops every service on Ctrl-C
@@ -87,11 +119,24 @@ def main(argv: list[str] | None = None) -> int:
                         process.wait(timeout=STOP_TIMEOUT)
                     except subprocess.TimeoutExpired:
                         process.kill()
+
+
+class NotServing(Exception):
+    """serve never printed that every service answers."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    serve_options = sys.argv[1:] if argv is None else argv
+    try:
+        with serving(serve_options) as system:
+            smoke = [sys.executable, "-m", "scripts.smoke", "--base-url", system.base_url]
+            code = subprocess.run(smoke, cwd=ROOT, check=False).returncode
             if code != 0:
-                while not lines.empty():
-                    seen.append(lines.get())
-                print("serve's output:\n" + "".join(seen), flush=True)
+                print("serve's output:\n" + system.all_output(), flush=True)
             return code
+    except NotServing as error:
+        print(f"smoke_against_serve: {error}", flush=True)
+        return 2
 
 
 if __name__ == "__main__":
