@@ -110,7 +110,7 @@ def serving(serve_options: list[str], env: dict[str, str] | None = None) -> Iter
             threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
             try:
                 if not wait_until_ready(process, lines, seen):
-                    raise NotServing("".join(seen) + f"serve did not come up in {STARTUP_TIMEOUT:g}s")
+                    raise NotServingError("".join(seen) + f"serve did not come up in {STARTUP_TIMEOUT:g}s")
                 yield System(f"http://127.0.0.1:{base}", pids_of(seen), seen, lines)
             finally:
                 if process.poll() is None:
@@ -121,7 +121,7 @@ def serving(serve_options: list[str], env: dict[str, str] | None = None) -> Iter
                         process.kill()
 
 
-class NotServing(Exception):
+class NotServingError(Exception):
     """serve never printed that every service answers."""
 
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             if code != 0:
                 print("serve's output:\n" + system.all_output(), flush=True)
             return code
-    except NotServing as error:
+    except NotServingError as error:
         print(f"smoke_against_serve: {error}", flush=True)
         return 2
 

@@ -30,19 +30,19 @@ def subject_of(token: str) -> str:
     return subject
 
 
-async def smoke(base_url: str, *, token: str | None, secret: str, timeout: float, out: TextIO) -> int:
+async def smoke(base_url: str, *, token: str | None, secret: str, step_timeout: float, out: TextIO) -> int:
     run_id = f"{int(time.time())}-{secrets.token_hex(3)}"
     user = subject_of(token) if token else f"smoke-{run_id}"
     report = Report(out)
-    print(f"smoke: {base_url}, run {run_id}, {timeout:g}s deadline per step", file=out, flush=True)
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
+    print(f"smoke: {base_url}, run {run_id}, {step_timeout:g}s deadline per step", file=out, flush=True)
+    async with httpx.AsyncClient(base_url=base_url, timeout=step_timeout) as http:
         target = Target(
             http=http,
             ws_url=base_url.replace("http", "ws", 1).rstrip("/"),
             token=token or token_for(user, secret),
             user=user,
             run_id=run_id,
-            timeout=timeout,
+            timeout=step_timeout,
         )
         await health.check(target, report)
         for service, flow in FLOWS.items():
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     base_url = options.base_url.rstrip("/")
     return asyncio.run(
-        smoke(base_url, token=options.token, secret=options.jwt_secret, timeout=options.timeout, out=sys.stdout)
+        smoke(base_url, token=options.token, secret=options.jwt_secret, step_timeout=options.timeout, out=sys.stdout)
     )
 
 

@@ -51,5 +51,3 @@ async def _delete(target: Target, steps: Steps, url: str) -> None:
     async with steps("delete, then gone"):
         expect(await target.http.delete(url, headers=target.bearer()), 204)
         expect(await target.http.get(url), 404)
-
-

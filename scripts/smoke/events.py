@@ -15,13 +15,13 @@ async def flow(target: Target, steps: Steps) -> None:
     publish, stream = f"/events/api/topics/{topic}/events", f"/events/api/topics/{topic}/stream"
     async with steps("publish"):
         first = await _publish(target.http, publish, 1)
-    async with steps("an event received live"):
-        async with aconnect_sse(target.http, "GET", stream, headers={"Last-Event-ID": first}) as source:
-            expect(source.response, 200)
-            await _subscribed(target.http, topic)  # so what follows is live, not a replay
-            second = await _publish(target.http, publish, 2)
-            live = await anext(_data_events(source.aiter_sse()))
-            assert (live.id, live.json()) == (second, {"n": 2}), (live.id, live.data)
+    resume = {"Last-Event-ID": first}
+    async with steps("an event received live"), aconnect_sse(target.http, "GET", stream, headers=resume) as source:
+        expect(source.response, 200)
+        await _subscribed(target.http, topic)  # so what follows is live, not a replay
+        second = await _publish(target.http, publish, 2)
+        live = await anext(_data_events(source.aiter_sse()))
+        assert (live.id, live.json()) == (second, {"n": 2}), (live.id, live.data)
     async with steps("an event published while away, replayed by Last-Event-ID"):
         third = await _publish(target.http, publish, 3)
         async with aconnect_sse(target.http, "GET", stream, headers={"Last-Event-ID": second}) as source:

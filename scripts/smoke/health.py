@@ -1,6 +1,6 @@
 """Every service answers GET /health through the gateway, and the gateway reports all its dependencies ok."""
 
-from scripts.smoke.runner import Report, StepFailed, Steps, Target, expect
+from scripts.smoke.runner import Report, StepFailedError, Steps, Target, expect
 
 UPSTREAMS = ("articles", "chat", "events", "processing")
 
@@ -12,7 +12,7 @@ async def check(target: Target, report: Report) -> None:
         try:
             async with steps("health"):
                 expect(await target.http.get(f"/{service}/health"), 200)
-        except StepFailed:
+        except StepFailedError:
             pass  # recorded; the other services are still checked
     steps = Steps(report, "gateway", target.timeout)
     try:
@@ -22,5 +22,5 @@ async def check(target: Target, report: Report) -> None:
             down = {name: state for name, state in dependencies.items() if state != "ok"}
             assert not down, "not ok: " + ", ".join(f"{name} {state}" for name, state in down.items())
             expect(response, 200)
-    except StepFailed:
+    except StepFailedError:
         pass

@@ -11,7 +11,9 @@ async def flow(target: Target, steps: Steps) -> None:
     http = target.http
     content = "A smoke test checks a deployed system. It runs from outside. It names what failed."
     async with steps("submit"):
-        created = await http.post("/processing/api/articles/", json={"title": f"smoke {target.run_id}", "content": content})
+        created = await http.post(
+            "/processing/api/articles/", json={"title": f"smoke {target.run_id}", "content": content}
+        )
         expect(created, 201)
         url = f"/processing/api/articles/{created.json()['id']}"
         steps.report.left_behind.append(f"processing article {url}")

@@ -3,7 +3,7 @@
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -34,7 +34,7 @@ class Outcome:
     detail: str = ""
 
 
-class StepFailed(Exception):
+class StepFailedError(Exception):
     """A step failed (already recorded): the service's later steps depend on it, so they do not run."""
 
 
@@ -95,8 +95,10 @@ class Steps:
         # Whatever goes wrong in a step is that step's failure, reported by name; the run goes on
         # to the other services, so one report names everything that is broken.
         except Exception as error:
-            self.report.record(Outcome(self.service, check, False, time.monotonic() - started, describe(error, self.timeout)))
-            raise StepFailed(check) from error
+            self.report.record(
+                Outcome(self.service, check, False, time.monotonic() - started, describe(error, self.timeout))
+            )
+            raise StepFailedError(check) from error
         self.report.record(Outcome(self.service, check, True, time.monotonic() - started))
 
 
@@ -104,10 +106,9 @@ Flow = Callable[[Target, Steps], Awaitable[None]]
 
 
 async def run_flow(service: str, flow: Flow, target: Target, report: Report) -> None:
-    try:
+    # A failed step is recorded already; the rest of this service's flow needed it.
+    with suppress(StepFailedError):
         await flow(target, Steps(report, service, target.timeout))
-    except StepFailed:
-        pass  # recorded; the rest of this service's flow needed that step
 
 
 def expect(response: httpx.Response, status: int) -> None:

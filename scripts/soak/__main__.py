@@ -5,16 +5,16 @@ import asyncio
 import secrets
 import sys
 import time
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
 
 from scripts.serve_all import REAL_DATABASES, REAL_POSTGRES_URL, REAL_REDIS_URL
-from scripts.smoke_against_serve import serving
+from scripts.smoke_against_serve import NotServingError, serving
 from scripts.soak import load as loading
 from scripts.soak import resources, verdict
 
@@ -26,6 +26,7 @@ QUIET = 6.0
 SETTLE_TIMEOUT = 30.0  # seconds the footprint may take to come back after the load stops
 SAMPLE_EVERY = 1.0
 MAX_MINUTES = 60.0
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # The system the soak starts admits its load: the gateway's per-client rate limit (100 requests a
 # minute) would answer most of it 429, and the soak measures leaks, not the limiter.
 SERVE_ENV = {"GATEWAY_RATE_LIMIT": "1000000"}
@@ -37,9 +38,11 @@ def token(secret: str) -> str:
     return jwt.encode({"sub": "soak", "iat": now, "exp": now + 4 * 3600}, secret, algorithm="HS256")
 
 
-async def run_load(base_url: str, secret: str, run_id: str, seconds: float, where: resources.Where) -> tuple[loading.Tally, dict[str, dict[str, float]]]:
+async def run_load(
+    base_url: str, secret: str, run_id: str, seconds: float, where: resources.Where
+) -> tuple[loading.Tally, dict[str, dict[str, float]]]:
     """The mix for `seconds`, sampling the footprint meanwhile; the tally and each metric's peak."""
-    tally, peak = loading.Tally(), {}
+    tally, peak = loading.Tally(), dict[str, dict[str, float]]()
     async with httpx.AsyncClient(base_url=base_url, timeout=loading.STEP_TIMEOUT) as http:
         load = loading.Load(http, base_url.replace("http", "ws", 1), token(secret), run_id, tally)
         sampling = asyncio.create_task(_sample_peaks(where, peak))
@@ -140,22 +143,27 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if not 0 < options.minutes <= MAX_MINUTES:
         parser.error(f"--minutes must be above 0 and at most {MAX_MINUTES:g}")
-    if options.base_url and not options.base_url.startswith(("http://127.0.0.1", "http://localhost")):
+    if options.base_url and urlsplit(options.base_url).hostname not in LOOPBACK:
         parser.error("--base-url must be on this machine (loopback): the soak is a load")
     if options.base_url:
         # Someone else's processes: only what crosses the gateway can be judged.
         return soak(options, options.base_url.rstrip("/"), resources.Where(pids={}))
-    with ExitStack() as stack:
-        system = stack.enter_context(serving(["--backend", options.backend], SERVE_ENV))
-        real = options.backend == "real"
-        where = resources.Where(
-            pids=system.pids,
-            redis_url=REAL_REDIS_URL if real else None,
-            postgres_url=REAL_POSTGRES_URL if real else None,
-            databases=dict(REAL_DATABASES) if real else None,
-        )
-        return soak(options, system.base_url, where)
-    return 2  # unreachable: the with block returns
+    try:
+        with serving(["--backend", options.backend], SERVE_ENV) as system:
+            return soak(options, system.base_url, where_to_measure(system.pids, real=options.backend == "real"))
+    except NotServingError as error:
+        print(f"soak: {error}", flush=True)
+        return 2
+
+
+def where_to_measure(pids: dict[str, int], *, real: bool) -> resources.Where:
+    """The processes, and on the real backend the Redis database and PostgreSQL databases serve uses."""
+    return resources.Where(
+        pids=pids,
+        redis_url=REAL_REDIS_URL if real else None,
+        postgres_url=REAL_POSTGRES_URL if real else None,
+        databases=dict(REAL_DATABASES) if real else None,
+    )
 
 
 if __name__ == "__main__":

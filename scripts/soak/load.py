@@ -57,7 +57,9 @@ class Load:
         auth = {"Authorization": f"Bearer {self.token}"}
         title = f"soak {self.run_id} {worker}-{self.tally.rounds['articles']}"
         body = {"title": title, "content": "Under load.", "status": "published"}
-        created = self.tally.seen("articles", await self.http.post("/articles/api/articles/", json=body, headers=auth), 201)
+        created = self.tally.seen(
+            "articles", await self.http.post("/articles/api/articles/", json=body, headers=auth), 201
+        )
         if created.status_code == 201:
             self.tally.articles[created.json()["id"]] = title
             for _ in range(2):
@@ -69,7 +71,9 @@ class Load:
         topic = f"soak-{self.run_id}-{worker}"
         url = f"/events/api/topics/{topic}"
         first = self.tally.seen("events", await self.http.post(f"{url}/events", json={"event": "soak", "data": 0}), 201)
-        async with aconnect_sse(self.http, "GET", f"{url}/stream", headers={"Last-Event-ID": first.json()["id"]}) as sse:
+        async with aconnect_sse(
+            self.http, "GET", f"{url}/stream", headers={"Last-Event-ID": first.json()["id"]}
+        ) as sse:
             self.tally.seen("events", sse.response, 200)
             for n in range(1, EVENTS_PER_STREAM + 1):
                 self.tally.seen("events", await self.http.post(f"{url}/events", json={"event": "soak", "data": n}), 201)
@@ -123,7 +127,12 @@ async def worker(load: Load, kind: str, number: int, pause: float, until: float)
         await asyncio.sleep(max(0.0, pause - (time.monotonic() - started)))
 
 
-MIX = (("articles", 2, HTTP_ROUND), ("events", 1, SSE_ROUND), ("chat", 1, WS_ROUND), ("processing", 1, PROCESSING_ROUND))
+MIX = (
+    ("articles", 2, HTTP_ROUND),
+    ("events", 1, SSE_ROUND),
+    ("chat", 1, WS_ROUND),
+    ("processing", 1, PROCESSING_ROUND),
+)
 
 
 async def drive(load: Load, seconds: float) -> None:

@@ -63,10 +63,8 @@ def settled(baseline: dict[str, dict[str, float]], now: dict[str, dict[str, floa
 def markdown(table: list[Row]) -> str:
     lines = ["| service | metric | baseline | peak | final | allowed | verdict |", "|---|---|---|---|---|---|---|"]
     for r in table:
-        verdict = "ok" if r.ok else "NOT BACK"
-        lines.append(
-            f"| {r.service} | {r.metric} | {_n(r.baseline)} | {_n(r.peak)} | {_n(r.final)} | {_n(r.allowed)} | {verdict} |"
-        )
+        values = " | ".join(_n(v) for v in (r.baseline, r.peak, r.final, r.allowed))
+        lines.append(f"| {r.service} | {r.metric} | {values} | {'ok' if r.ok else 'NOT BACK'} |")
     return "\n".join(lines)
 
 
@@ -76,7 +74,9 @@ def _n(value: float) -> str:
 
 def failures(table: list[Row], load: dict[str, Any], missing: list[int]) -> list[str]:
     """Everything that makes the soak fail, in words; empty when it passed."""
-    found = [f"{r.service} {r.metric} {_n(r.final)} > {_n(r.allowed)} (baseline {_n(r.baseline)})" for r in table if not r.ok]
+    found = [
+        f"{r.service} {r.metric} {_n(r.final)} > {_n(r.allowed)} (baseline {_n(r.baseline)})" for r in table if not r.ok
+    ]
     if load["server_errors"]:
         found.append(f"{load['server_errors']} responses with a 5xx status")
     found += [f"{n} x {what}" for what, n in load["unexpected"].items()]
@@ -91,9 +91,15 @@ def write(report: dict[str, Any], table: list[Row], directory: Path, name: str) 
     directory.mkdir(parents=True, exist_ok=True)
     as_json, as_md = directory / f"{name}.json", directory / f"{name}.md"
     as_json.write_text(json.dumps(report | {"resources": [asdict(r) | {"ok": r.ok} for r in table]}, indent=2) + "\n")
-    head = [f"# Soak: {report['verdict']}", ""] + [f"- {key}: {report[key]}" for key in ("date", "backend", "seconds", "base_url")]
+    head = [f"# Soak: {report['verdict']}", ""] + [
+        f"- {key}: {report[key]}" for key in ("date", "backend", "seconds", "base_url")
+    ]
     load = report["load"]
-    head += [f"- rounds: {load['rounds']}", f"- responses: {load['responses']}", f"- articles checked: {report['articles']}"]
+    head += [
+        f"- rounds: {load['rounds']}",
+        f"- responses: {load['responses']}",
+        f"- articles checked: {report['articles']}",
+    ]
     head += [f"- not measured: {report['not_measured']}", ""]
     problems = [f"- FAILED: {item}" for item in report["failures"]]
     as_md.write_text("\n".join([*head, markdown(table), "", *problems]).rstrip() + "\n")
