@@ -26,6 +26,7 @@ SERVE = ROOT / "scripts" / "serve_all.py"
 READY = "all services answer"
 STARTUP_TIMEOUT = 90.0  # five interpreters importing FastAPI at once on two cores
 STOP_TIMEOUT = 30.0
+STARTS = 3  # attempts, each on other ports
 SERVICES = 5  # serve's ports: the gateway's and the four after it
 
 
@@ -95,30 +96,41 @@ def pids_of(output: list[str]) -> dict[str, int]:
 def serving(serve_options: list[str], env: dict[str, str] | None = None) -> Iterator[System]:
     """The system up on free ports (a fresh data folder), stopped as Ctrl-C stops it on the way out.
 
-    `env`: variables for every service, on top of this process's environment."""
-    base = free_base_port()
-    with tempfile.TemporaryDirectory(prefix="serve-") as data:
-        command = [sys.executable, str(SERVE), "--base-port", str(base), "--data-dir", data, *serve_options]
-        print(f"starting: {' '.join(command)}", flush=True)
-        environment = os.environ | (env or {})
-        with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
-        ) as process:
-            assert process.stdout is not None
-            lines: queue.Queue[str] = queue.Queue()
-            seen: list[str] = []
-            threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
-            try:
-                if not wait_until_ready(process, lines, seen):
-                    raise NotServingError("".join(seen) + f"serve did not come up in {STARTUP_TIMEOUT:g}s")
-                yield System(f"http://127.0.0.1:{base}", pids_of(seen), seen, lines)
-            finally:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)  # serve stops every service on Ctrl-C
-                    try:
-                        process.wait(timeout=STOP_TIMEOUT)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
+    `env`: variables for every service, on top of this process's environment. A start that fails
+    is tried again on other ports: free ports are found in the ephemeral range, where any
+    process's outgoing connection may take one before serve binds it.
+    """
+    for attempt in range(1, STARTS + 1):
+        with tempfile.TemporaryDirectory(prefix="serve-") as data:
+            base = free_base_port()
+            command = [sys.executable, str(SERVE), "--base-port", str(base), "--data-dir", data, *serve_options]
+            print(f"starting: {' '.join(command)}", flush=True)
+            with _running(command, os.environ | (env or {})) as (process, lines, seen):
+                if wait_until_ready(process, lines, seen):
+                    yield System(f"http://127.0.0.1:{base}", pids_of(seen), seen, lines)
+                    return
+                failure = "".join(seen) + f"serve did not come up in {STARTUP_TIMEOUT:g}s (start {attempt} of {STARTS})"
+                print(failure, flush=True)
+    raise NotServingError(failure)
+
+
+@contextmanager
+def _running(
+    command: list[str], env: dict[str, str]
+) -> Iterator[tuple["subprocess.Popen[str]", "queue.Queue[str]", list[str]]]:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as process:
+        assert process.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+        try:
+            yield process, lines, []
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)  # serve stops every service on Ctrl-C
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
 
 class NotServingError(Exception):
