@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     if options.list:
         for case in CASES:
-            print(f"{case.name:16} {'(--long only) ' if case.long_only else ''}{case.measures}")
+            print(f"{case.name:22} {'(--long only) ' if case.long_only else ''}{case.measures}")
         return 0
     unknown = set(options.case) - {case.name for case in CASES}
     if unknown:
