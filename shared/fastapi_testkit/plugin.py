@@ -35,6 +35,9 @@ from fastapi_testkit.snapshot import UPDATE_OPTION, snapshot  # noqa: F401 (a fi
 
 DEFAULT_TIMEOUT = 30.0
 TIMEOUT_INI, MARKERS_INI = "testkit_timeout", "testkit_markers"
+# A fuzzing test (one using `fuzz_app`) runs dozens of examples, each a request with its database
+# work, inside one test: its hang guard is longer. Still a guard, not a budget.
+FUZZ_TIMEOUT = 180.0
 
 # One vocabulary of topics for every suite, so `-m websocket` means the same everywhere. It is
 # this repository's: another project lists its own in the `testkit_markers` ini option.
@@ -145,7 +148,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     timeout = _default_timeout(config)
     for item in items:
-        if timeout and item.get_closest_marker("timeout") is None:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        if "fuzz_app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(FUZZ_TIMEOUT))
+        elif timeout:
             item.add_marker(pytest.mark.timeout(timeout))
 
 

@@ -1,5 +1,6 @@
 """`python -m chat` (what `hatch run chat:serve` runs): the real process, two real WebSocket clients."""
 
+import asyncio
 import os
 import signal
 from collections.abc import Iterator
@@ -7,10 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
 from chat.__main__ import main
-from chat.serving import GuardedHttpToolsProtocol
+from chat.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
+from fastapi_testkit import eventually, live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 
@@ -41,8 +44,12 @@ async def test_the_served_app_serves_two_real_clients_in_one_room(served: Served
         assert await receive(bob) == "Room lobby: hi alice"
 
     async with httpx.AsyncClient(base_url=served.url, timeout=5) as http:
-        history = (await http.get("/api/rooms/lobby/messages")).json()
-    assert [m["text"] for m in history] == ["hi bob", "hi alice"]
+
+        async def stored() -> bool:  # written after delivery: soon, not at once
+            assert [m["text"] for m in (await http.get("/api/rooms/lobby/messages")).json()] == ["hi bob", "hi alice"]
+            return True
+
+        await eventually(stored)
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,3 +81,10 @@ def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: 
     scaled = {"CHAT_HEAD_TIMEOUT": "0.5", "CHAT_BODY_TIMEOUT": "0.5"}
     with served_module("chat", tmp_path, env=env | scaled) as server:
         assert_connection_limits(server.url, head_timeout=0.5, body_timeout=0.5)
+
+
+async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
+    """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
+    limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
+    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+        await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)
