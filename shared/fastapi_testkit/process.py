@@ -57,19 +57,21 @@ def served_module(
     cwd: Path,
     *,
     env: Mapping[str, str] | None = None,
+    port: int | None = None,
     startup_timeout: float = 30,
     shutdown_timeout: float = 10,
 ) -> Iterator[ServedProcess]:
     """Run `python -m module` in `cwd` with `PORT` set to a free port, until it answers `/health`.
 
     What `hatch run <service>:serve` runs, so a test can prove that the real process starts on
-    its defaults and answers a real client. `env` replaces the environment (default: this
+    its defaults and answers a real client. `port` fixes the port (a test that restarts a
+    killed service where its clients expect it); default a free one. `env` replaces the environment (default: this
     one); drop your service's own variables from it so a developer's shell cannot leak in. On
     exit the process gets SIGTERM (uvicorn's graceful shutdown, lifespan included) and is
     killed if it is still running after `shutdown_timeout`; read `process.returncode` and
     `log` afterwards to check how it ended.
     """
-    port = free_port()
+    port = free_port() if port is None else port
     environment = dict(os.environ if env is None else env) | {"PORT": str(port)}
     log_path = cwd / f"{module}.log"
     with (
