@@ -7,13 +7,13 @@ on the machines this runs on, so a missing Chromium fails, naming the command th
 """
 
 import json
+import os
 import re
-import uuid
 import socket
 import subprocess
 import sys
 import time
-import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -71,7 +71,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("serve")
     base = _free_base_port()
     url = f"http://127.0.0.1:{base}"
-    command = [sys.executable, str(ROOT / "scripts" / "serve_all.py"), "--base-port", str(base), "--data-dir", str(data)]
+    script = ROOT / "scripts" / "serve_all.py"
+    command = [sys.executable, str(script), "--base-port", str(base), "--data-dir", str(data)]
     # Every page holds an event stream and maybe a chat socket, all from 127.0.0.1: room for the
     # pages of a test and those of the last one still closing (the default cap is 5 per client).
     env = os.environ | {"GATEWAY_MAX_STREAMS_PER_CLIENT": "20"}

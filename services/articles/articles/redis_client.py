@@ -44,7 +44,7 @@ def reconnecting() -> Retry:
     next command, a 500 (tests/test_faults.py). Connection errors only: after a timeout the
     server may have run the command, and running it again could count it twice.
     """
-    return Retry(EqualJitterBackoff(cap=0.5, base=0.01), retries=3, supported_errors=(RedisConnectionError, OSError))
+    return Retry(EqualJitterBackoff(cap=0.5, base=0.01), retries=3, supported_errors=(RedisConnectionError,))
 
 
 def _redacted(url: str) -> str:

@@ -47,7 +47,8 @@ async def test_without_redis_reads_come_from_the_database_and_writes_commit(
     async with tcp_proxy(redis_url) as proxy:
         settings = Settings(database_url=database_url, redis_url=proxy.url(redis_url), jwt_secret=SECRET, cache_ttl=60)
         async with lifespan_client(create_app(settings)) as client:
-            created = await client.post("/api/articles/", json={"title": "T", "content": "C", "status": "published"}, headers=auth())
+            body = {"title": "T", "content": "C", "status": "published"}
+            created = await client.post("/api/articles/", json=body, headers=auth())
             assert created.status_code == 201, created.text
             article_id = created.json()["id"]
 
