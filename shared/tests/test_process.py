@@ -102,3 +102,13 @@ def test_uvicorn_arguments_are_what_main_passes(monkeypatch: pytest.MonkeyPatch)
 def test_uvicorn_arguments_insist_on_exactly_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(AssertionError, match=r"called uvicorn\.run 0 times"):
         uvicorn_arguments(lambda argv: None, [], monkeypatch)
+
+
+def test_a_given_port_is_used_so_a_killed_process_can_come_back_where_it_was(module: str, tmp_path: Path) -> None:
+    port = free_port()
+    with served_module(module, tmp_path, port=port) as first:
+        first.process.kill()
+        first.process.wait()
+    with served_module(module, tmp_path, port=port) as second:
+        assert second.url == f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{second.url}/health").status_code == 200
