@@ -27,7 +27,8 @@ from scripts.serve_all import SERVICES
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium; CHROMIUM_PATH names another Chromium-based browser (GitHub's runners: Chrome).
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",  # runs as root in a container, where Chromium's sandbox cannot start
@@ -107,8 +108,9 @@ def _healthy(url: str) -> bool:
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail(
-            f"no Chromium at {CHROMIUM}: install Debian's package (apt-get update && apt-get install -y chromium); "
-            "`playwright install` would download a browser, which these machines cannot",
+            f"no Chromium at {CHROMIUM}: install Debian's package (apt-get update && apt-get install -y chromium), "
+            "or set CHROMIUM_PATH to a Chromium or Chrome binary; `playwright install` downloads a browser, "
+            "which these machines cannot",
             pytrace=False,
         )
     with sync_playwright() as playwright:

@@ -34,6 +34,9 @@ from fastapi_testkit.live_server import LiveServer, live_server
 from fastapi_testkit.snapshot import UPDATE_OPTION, snapshot  # noqa: F401 (a fixture, registered by import)
 
 DEFAULT_TIMEOUT = 30.0
+# A fuzzing test (one using `fuzz_app`) runs dozens of examples, each a request with its database
+# work, inside one test: its hang guard is longer. Still a guard, not a budget.
+FUZZ_TIMEOUT = 180.0
 
 # One vocabulary of topics for every suite, so `-m websocket` means the same everywhere.
 TOPIC_MARKERS = {
@@ -127,7 +130,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in items:
         if item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUT))
+            fuzzing = "fuzz_app" in getattr(item, "fixturenames", ())
+            item.add_marker(pytest.mark.timeout(FUZZ_TIMEOUT if fuzzing else DEFAULT_TIMEOUT))
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,26 @@ def test_every_operation_is_fuzzed_with_the_lifespan_running(
     result = pytester.runpytest("-p", "no:cacheprovider")
 
     result.assert_outcomes(**outcome)
+
+
+def test_a_fuzzing_test_gets_the_longer_hang_guard(pytester: pytest.Pytester) -> None:
+    """Dozens of examples run inside one fuzzing test: 30 s, the default, cut them off on a loaded machine."""
+    pytester.makeini(CONFIG)
+    pytester.makepyfile(
+        test_guard="""
+        import pytest
+        from fastapi import FastAPI
+
+        @pytest.fixture
+        def app() -> FastAPI:
+            return FastAPI()
+
+        def test_fuzzing(fuzz_app: FastAPI, request: pytest.FixtureRequest) -> None:
+            assert request.node.get_closest_marker("timeout").args == (180.0,)
+
+        def test_plain(request: pytest.FixtureRequest) -> None:
+            assert request.node.get_closest_marker("timeout").args == (30.0,)
+        """
+    )
+
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from articles.schemas import storage_problem
+
 ALGORITHM = "HS256"
 
 
@@ -27,4 +29,7 @@ def authenticate(token: str, secret: str) -> User:
     # PyJWT checks that `sub` is a string; the length bound keeps it inside the author_id column.
     if not 1 <= len(subject) <= 255:
         raise AuthenticationError("sub must be 1 to 255 characters")
+    # A token's JSON may spell "\\u0000" or a lone "\\ud800", which the INSERT would fail on.
+    if (problem := storage_problem(subject)) is not None:
+        raise AuthenticationError(f"sub {problem}")
     return User(id=subject)

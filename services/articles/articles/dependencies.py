@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from articles.auth import AuthenticationError, User, authenticate
 from articles.cache import ArticleCache
@@ -26,6 +26,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A new session for every request. One session shared by concurrent requests breaks."""
     async with request.state.sessionmaker() as session:
         yield session
+
+
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For a route that needs a session only sometimes: the cached read opens one on a miss only.
+
+    A session dependency is entered before the route runs, so a cache hit would pay for opening
+    and closing a session it never uses (README, "What it costs"). Override this one to see or
+    replace the sessions the read path opens; `get_session` serves every other route.
+    """
+    sessionmaker: async_sessionmaker[AsyncSession] = request.state.sessionmaker
+    return sessionmaker
 
 
 async def get_cache(request: Request) -> ArticleCache:
@@ -58,6 +69,7 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 CacheDep = Annotated[ArticleCache, Depends(get_cache)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from articles.app import create_app
+from articles.cache import ArticleCache
 from articles.settings import Settings
 from fastapi_testkit import LifespanClient, create_token
 
@@ -27,6 +28,16 @@ def settings(database_url: str, redis_url: str | None) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
     return create_app(settings)
+
+
+@pytest.fixture
+def cache(client: LifespanClient) -> ArticleCache:
+    """The cache the app is using: fakeredis by default, the real server with --backend real.
+
+    The name shadows pytest's own `cache` fixture (the cross-run cache), which no test here uses.
+    """
+    article_cache: ArticleCache = client.state["cache"]
+    return article_cache
 
 
 @pytest.fixture

@@ -9,9 +9,12 @@ from fastapi_testkit import LifespanClient, create_token, override_dependencies
 
 from .helpers import SECRET, AuthHeaders
 
-pytestmark = pytest.mark.auth
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
+pytestmark = [pytest.mark.asyncio, pytest.mark.auth]
 
 ARTICLE = {"title": "Hello", "content": "World"}
+LONE_SURROGATE = "\ud800"
+WITH_NUL = "a\x00b"
 
 
 async def test_valid_token_makes_its_subject_the_author(client: LifespanClient, auth: AuthHeaders) -> None:
@@ -32,6 +35,10 @@ async def test_valid_token_makes_its_subject_the_author(client: LifespanClient, 
         pytest.param(f"Bearer {create_token('alice', SECRET, exp=None)}", "exp", id="no-expiry"),
         pytest.param(f"Bearer {create_token('alice', SECRET, sub=None)}", "sub", id="no-subject"),
         pytest.param(f"Bearer {create_token('x' * 256, SECRET)}", "255", id="subject-too-long"),
+        # A token's JSON may carry "\ud800" or "\u0000": neither fits a database's text column,
+        # so each would have reached the INSERT as a 500 (issue 11, defect 2).
+        pytest.param(f"Bearer {create_token(LONE_SURROGATE, SECRET)}", "sub", id="lone-surrogate-subject"),
+        pytest.param(f"Bearer {create_token(WITH_NUL, SECRET)}", "sub", id="nul-in-subject"),
         pytest.param("Bearer not.a.jwt", "Invalid token", id="malformed"),
         pytest.param("Basic YWxpY2U6c2VjcmV0", "Bearer", id="wrong-scheme"),
         pytest.param("Bearer", "Bearer", id="scheme-without-token"),

@@ -1,21 +1,26 @@
 """Cache-aside through Redis: with the app's real (fake or real) Redis, and with a mock."""
 
-from collections.abc import Iterator
-from typing import Any
+import asyncio
+import json
+from collections.abc import Awaitable, Iterator
+from typing import Any, cast
 from unittest.mock import AsyncMock
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from articles.cache import ArticleCache
-from articles.dependencies import get_cache
+from articles.dependencies import get_cache, get_sessionmaker
 from articles.schemas import ArticleRead
 from fastapi_testkit import LifespanClient, override_dependencies
 
 from .helpers import AuthHeaders, PostArticle
 
-pytestmark = pytest.mark.cache
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
+pytestmark = [pytest.mark.asyncio, pytest.mark.cache]
 
 
 class StatementCounter:
@@ -37,20 +42,13 @@ def statements(client: LifespanClient) -> Iterator[StatementCounter]:
     event.remove(engine, "before_cursor_execute", counter)
 
 
-@pytest.fixture
-def cache(client: LifespanClient) -> ArticleCache:
-    """The cache the app is using: fakeredis by default, the real server with --backend real."""
-    article_cache: ArticleCache = client.state["cache"]
-    return article_cache
-
-
 async def test_a_miss_fills_the_cache(client: LifespanClient, cache: ArticleCache, post_article: PostArticle) -> None:
     created = await post_article()
     assert await cache.get(created["id"]) is None  # creating does not cache
 
     await client.get(f"/api/articles/{created['id']}")
 
-    assert await cache.get(created["id"]) == ArticleRead.model_validate(created)
+    assert ArticleRead.model_validate_json(await cache.get(created["id"]) or b"") == ArticleRead.model_validate(created)
     assert 0 < await cache.redis.ttl(cache.key(created["id"])) <= 60  # the TTL from settings
 
 
@@ -73,7 +71,9 @@ async def test_the_cache_answers_even_if_the_row_changed_behind_its_back(
 ) -> None:
     """Proof from the other side: a hit serves what Redis holds, whatever the database says."""
     created = await post_article(title="Real")
-    await cache.set(ArticleRead.model_validate(created | {"title": "From the cache"}))
+    await cache.set(
+        created["id"], ArticleRead.model_validate(created | {"title": "From the cache"}).model_dump_json().encode()
+    )
 
     response = await client.get(f"/api/articles/{created['id']}")
 
@@ -136,10 +136,10 @@ async def test_cache_aside_with_a_mock_cache(
 ) -> None:
     """The article's AsyncMock variant, corrected.
 
-    The article's mock returned bytes the app would not parse, and its final assertion
+    The article's mock returned bytes that were not an article, and its final assertion
     (`get.call_count == 2`) holds whether or not the database was skipped. Here the mock has the
-    cache's real interface (`spec=`), a hit returns what the real cache returns, and the test
-    checks what each request did.
+    cache's real interface (`spec=`), a hit returns what the real cache returns (an article's
+    JSON, served as it is), and the test checks what each request did.
     """
     created = await post_article()
     article = ArticleRead.model_validate(created)
@@ -148,9 +148,9 @@ async def test_cache_aside_with_a_mock_cache(
 
     with override_dependencies(app, {get_cache: lambda: mock_cache}):
         miss = await client.get(f"/api/articles/{article.id}")
-        mock_cache.set.assert_awaited_once_with(article)
+        mock_cache.set.assert_awaited_once_with(article.id, article.model_dump_json().encode())
 
-        mock_cache.get.return_value = article.model_copy(update={"title": "Cached"})
+        mock_cache.get.return_value = article.model_copy(update={"title": "Cached"}).model_dump_json().encode()
         statements.count = 0
         hit = await client.get(f"/api/articles/{article.id}")
 
@@ -158,3 +158,139 @@ async def test_cache_aside_with_a_mock_cache(
     assert hit.json()["title"] == "Cached"
     assert statements.count == 0
     assert mock_cache.set.await_count == 1  # the hit did not write the cache again
+
+
+class ReaderBetween(ArticleCache):
+    """The app's cache, except that `invalidate` lets a concurrent reader run before it returns.
+
+    A race made deterministic: the write pauses right after clearing the entry until the reader
+    has done a whole GET. If the write still has its commit ahead of it (invalidation before the
+    commit), that GET misses, reads the old row and caches it, and the stale entry outlives the
+    write by the TTL. No sleeps: two events order the two requests.
+    """
+
+    def __init__(self, real: ArticleCache) -> None:
+        super().__init__(real.redis, ttl=real.ttl)
+        self.invalidated = asyncio.Event()
+        self.reader_done = asyncio.Event()
+
+    async def invalidate(self, article_id: int) -> None:
+        await super().invalidate(article_id)
+        self.invalidated.set()
+        await self.reader_done.wait()
+
+
+async def _write_with_a_reader_in_between(
+    app: FastAPI, client: LifespanClient, cache: ArticleCache, write: Awaitable[httpx.Response], url: str
+) -> tuple[httpx.Response, httpx.Response]:
+    paused = ReaderBetween(cache)
+
+    async def reader() -> httpx.Response:
+        await paused.invalidated.wait()
+        try:
+            return await client.get(url)
+        finally:
+            paused.reader_done.set()
+
+    with override_dependencies(app, {get_cache: lambda: paused}):
+        async with asyncio.timeout(10):  # a broken orchestration fails here instead of hanging
+            written, read = await asyncio.gather(write, reader())
+    return written, read
+
+
+@pytest.mark.parametrize("change", [{"title": "New"}, {"status": "draft"}], ids=["retitle", "unpublish"])
+async def test_an_update_invalidates_after_its_commit(
+    app: FastAPI,
+    client: LifespanClient,
+    cache: ArticleCache,
+    auth: AuthHeaders,
+    post_article: PostArticle,
+    change: dict[str, str],
+) -> None:
+    """A reader between the invalidation and the commit must not re-cache the old row."""
+    created = await post_article(title="Old")
+    url = f"/api/articles/{created['id']}"
+    await client.get(url)  # cached
+
+    patch = client.patch(url, json=change, headers=auth("alice"))
+    written, _ = await _write_with_a_reader_in_between(app, client, cache, patch, url)
+
+    assert written.status_code == 200, written.text
+    after = await client.get(url)
+    if change == {"status": "draft"}:
+        assert after.status_code == 404, after.text  # unpublished: not served stale from the cache
+    else:
+        assert after.json()["title"] == "New"
+
+
+async def test_a_delete_invalidates_after_its_commit(
+    app: FastAPI, client: LifespanClient, cache: ArticleCache, auth: AuthHeaders, post_article: PostArticle
+) -> None:
+    """A reader between the invalidation and the commit must not re-cache the doomed row."""
+    created = await post_article()
+    url = f"/api/articles/{created['id']}"
+    await client.get(url)  # cached
+
+    delete = client.delete(url, headers=auth("alice"))
+    written, _ = await _write_with_a_reader_in_between(app, client, cache, delete, url)
+
+    assert written.status_code == 204, written.text
+    assert (after := await client.get(url)).status_code == 404, after.text
+    assert await cache.redis.get(cache.key(created["id"])) is None
+
+
+class CountingSessionmaker:
+    """The app's sessionmaker, counting the sessions it opens."""
+
+    def __init__(self, real: async_sessionmaker[AsyncSession]) -> None:
+        self.real = real
+        self.opened = 0
+
+    def __call__(self) -> AsyncSession:
+        self.opened += 1
+        return self.real()
+
+
+async def test_a_hit_opens_no_session(app: FastAPI, client: LifespanClient, post_article: PostArticle) -> None:
+    """Issue 14: a hit costs the Redis round trip only; only a miss opens a session."""
+    sessions = CountingSessionmaker(client.state["sessionmaker"])
+    url = f"/api/articles/{(await post_article())['id']}"
+
+    async def counting() -> async_sessionmaker[AsyncSession]:
+        return cast(async_sessionmaker[AsyncSession], sessions)
+
+    with override_dependencies(app, {get_sessionmaker: counting}):
+        miss = await client.get(url)
+        assert sessions.opened == 1, "the miss must read the database"
+        hits = [await client.get(url) for _ in range(3)]
+
+    assert sessions.opened == 1
+    assert {hit.content for hit in hits} == {miss.content}
+
+
+async def test_a_hit_serves_the_cached_bytes_as_they_are(
+    client: LifespanClient, cache: ArticleCache, post_article: PostArticle
+) -> None:
+    """No model round trip: bytes no serialiser would produce (spacing, key order) come back
+    untouched, so the hit neither parsed nor re-serialised them."""
+    created = await post_article()
+    stored = json.dumps(dict(reversed(list(created.items()))), indent=1).encode()
+    await cache.set(created["id"], stored)
+
+    response = await client.get(f"/api/articles/{created['id']}")
+
+    assert response.status_code == 200, response.text
+    assert response.content == stored
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == created
+
+
+async def test_a_miss_answers_with_the_bytes_it_caches(
+    client: LifespanClient, cache: ArticleCache, post_article: PostArticle
+) -> None:
+    created = await post_article()
+
+    miss = await client.get(f"/api/articles/{created['id']}")
+
+    assert miss.content == await cache.get(created["id"])
+    assert miss.json() == created

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI, Request
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import InvalidRequestError, SAWarning
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from articles.dependencies import get_session
 from articles.models import Article
@@ -17,7 +17,8 @@ from fastapi_testkit import LifespanClient, override_dependencies
 
 from .helpers import AuthHeaders
 
-pytestmark = [pytest.mark.concurrency, pytest.mark.db]
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
+pytestmark = [pytest.mark.asyncio, pytest.mark.concurrency, pytest.mark.db]
 
 REQUESTS = 50
 
@@ -94,3 +95,27 @@ async def test_sqlite_lets_writers_queue_instead_of_failing(client: LifespanClie
         pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]
 
     assert pragmas == ["wal", 1, 30_000]  # synchronous 1 is NORMAL; the timeout is in milliseconds
+
+
+@pytest.mark.real_only(reason="SQLite has no server to drop connections; its engine has no pre-ping")
+async def test_a_request_survives_the_server_dropping_pooled_connections(
+    client: LifespanClient, database_url: str
+) -> None:
+    """Pre-ping on PostgreSQL (storage.create_engine): a pooled connection the server closed
+    (a restart, a failover, an idle timeout) is replaced before use, not handed to a request."""
+    assert (warm := await client.get("/api/articles/")).status_code == 200, warm.text  # one connection pooled
+
+    other = create_async_engine(database_url)
+    try:
+        async with other.connect() as connection:
+            killed = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        await other.dispose()
+
+    assert killed, "the app's pooled connection was not found"
+    assert (after := await client.get("/api/articles/")).status_code == 200, after.text

@@ -10,6 +10,9 @@ from fastapi_testkit.bodies import NOT_UTF8, forbidden_bodies
 
 from .helpers import AuthHeaders, PostArticle
 
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
+pytestmark = pytest.mark.asyncio
+
 JSON = {"Content-Type": "application/json"}
 ARTICLE = {"title": "A title", "content": "Some content", "status": "published"}
 
@@ -47,11 +50,17 @@ async def test_a_body_that_is_not_utf8_is_a_422_like_any_malformed_json(
     assert response.json()["detail"][0]["type"] == "json_invalid"
 
 
-async def test_a_body_over_the_limit_is_a_413_before_it_is_parsed(auth: AuthHeaders, settings: Settings) -> None:
+@pytest.mark.parametrize(("method", "url"), [("POST", "/api/articles/"), ("PATCH", "/api/articles/1")])
+async def test_a_body_over_the_limit_is_a_413_before_it_is_parsed(
+    auth: AuthHeaders, settings: Settings, method: str, url: str
+) -> None:
     app = create_app(settings.model_copy(update={"max_body_bytes": 64}))
     async with lifespan_client(app) as client:
-        response = await client.post(
-            "/api/articles/", content=b'{"padding": "' + b"x" * 100 + b'"}', headers=auth() | JSON
+        response = await client.request(
+            method, url, content=b'{"padding": "' + b"x" * 100 + b'"}', headers=auth() | JSON
         )
 
     assert response.status_code == 413, response.text
+    # Starlette's own answer, in plain text unlike every other refusal; the document says so.
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == "Content Too Large"

@@ -1,5 +1,6 @@
 """`python -m articles` (what `hatch run articles:serve` runs): the real process, a real client."""
 
+import asyncio
 import os
 import signal
 from collections.abc import Iterator
@@ -7,10 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from articles.__main__ import main
-from articles.serving import GuardedHttpToolsProtocol
-from fastapi_testkit import create_token
+from articles.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
+from fastapi_testkit import create_token, live_server
 from fastapi_testkit.probes import assert_connection_limits, probe
 from fastapi_testkit.process import served_module, uvicorn_arguments
 
@@ -29,6 +31,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     assert (tmp_path / "articles.db").is_file()  # the embedded default: a SQLite file where it ran
 
 
+@pytest.mark.asyncio
 async def test_the_served_app_answers_a_real_client(served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=5) as http:
         assert (await http.get("/health")).json() == {"status": "ok"}
@@ -85,3 +88,11 @@ def test_on_the_defaults_a_connection_that_sends_nothing_is_closed_after_ten_sec
 
     assert reply.closed, reply
     assert 9.5 <= reply.seconds <= 12.5, reply
+
+
+@pytest.mark.asyncio
+async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
+    """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
+    limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
+    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+        await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

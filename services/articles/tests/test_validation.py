@@ -8,6 +8,9 @@ from fastapi_testkit import LifespanClient
 
 from .helpers import AuthHeaders, PostArticle
 
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
+pytestmark = pytest.mark.asyncio
+
 VALID = {"title": "Title", "content": "Content", "status": "draft"}
 
 
@@ -130,3 +133,13 @@ async def test_the_extreme_allowed_page_is_served(client: LifespanClient) -> Non
 
     assert response.status_code == 200, response.text
     assert response.json() == []
+
+
+async def test_a_surrogate_escaped_in_the_query_string_arrives_replaced(client: LifespanClient) -> None:
+    """The other way in: `%ED%A0%80` is a surrogate's UTF-8 form, which no decoder accepts.
+    Starlette decodes the query with errors="replace", so it arrives as U+FFFD, never as a
+    surrogate; the integer parameters then refuse it like any other text."""
+    response = await client.get("/api/articles/?limit=%ED%A0%80")
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["input"] == "\ufffd\ufffd\ufffd"

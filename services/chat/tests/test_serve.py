@@ -1,5 +1,6 @@
 """`python -m chat` (what `hatch run chat:serve` runs): the real process, two real WebSocket clients."""
 
+import asyncio
 import os
 import signal
 from collections.abc import Iterator
@@ -7,10 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
 from chat.__main__ import main
-from chat.serving import GuardedHttpToolsProtocol
+from chat.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
+from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 
@@ -74,3 +77,10 @@ def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: 
     scaled = {"CHAT_HEAD_TIMEOUT": "0.5", "CHAT_BODY_TIMEOUT": "0.5"}
     with served_module("chat", tmp_path, env=env | scaled) as server:
         assert_connection_limits(server.url, head_timeout=0.5, body_timeout=0.5)
+
+
+async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
+    """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
+    limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
+    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+        await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

@@ -1,5 +1,6 @@
 """`python -m events` (what `hatch run events:serve` runs): the real process, a real client."""
 
+import asyncio
 import os
 import signal
 import time
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from events.__main__ import main
-from events.serving import GRACEFUL_SHUTDOWN_SECONDS, GuardedHttpToolsProtocol
+from events.serving import GRACEFUL_SHUTDOWN_SECONDS, GuardedHttpToolsProtocol, ServingSettings, guarded
+from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 from fastapi_testkit.sse import sse_stream
@@ -90,3 +93,10 @@ def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: 
         "events", tmp_path, env=env | {"EVENTS_HEAD_TIMEOUT": "0.5", "EVENTS_BODY_TIMEOUT": "0.5"}
     ) as server:
         assert_connection_limits(server.url, head_timeout=0.5, body_timeout=0.5)
+
+
+async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
+    """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
+    limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
+    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+        await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

@@ -94,6 +94,9 @@ PROXY_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 async def proxy(
     service: ServiceName,
+    # Declared for the document (schemathesis refused one whose path names an undeclared
+    # parameter); what is forwarded is the raw path, percent-encoding kept (upstream_path).
+    path: Annotated[str, Path(description="the upstream path, forwarded exactly as received")],
     request: Request,
     client: HttpClient,
     stream_client: StreamClient,
@@ -104,7 +107,7 @@ async def proxy(
     base_url = settings.upstreams().get(service)
     if base_url is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Unknown service {service!r}")
-    path = upstream_path(request)
+    path = upstream_path(request)  # not the decoded parameter: %3F, %23 and %2F must reach the upstream
     body = await read_body(request, settings.max_body_bytes)
     on_close = None
     if is_stream(request.headers.get("accept"), service, f"/{unquote(path)}", settings.stream_routes):

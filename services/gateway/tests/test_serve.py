@@ -4,17 +4,20 @@ The whole system is started and used through the gateway by the repository's
 tests/test_serve_all.py; alone, the gateway's own pools work and its upstreams are missing.
 """
 
+import asyncio
 import os
 import signal
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import free_port, served_module, uvicorn_arguments
 from gateway.__main__ import main
-from gateway.serving import GuardedHttpToolsProtocol
+from gateway.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +85,10 @@ def test_uvicorn_does_not_believe_forwarded_headers(monkeypatch: pytest.MonkeyPa
     served = uvicorn_arguments(main, [], monkeypatch)
 
     assert (served.get("proxy_headers"), served.get("forwarded_allow_ips")) == (False, "")
+
+
+async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
+    """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
+    limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
+    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+        await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

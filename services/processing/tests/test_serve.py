@@ -1,5 +1,6 @@
 """`python -m processing` (what `hatch run processing:serve` runs): the real process, a real client."""
 
+import asyncio
 import os
 import signal
 from collections.abc import Iterator
@@ -7,11 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import served_module, uvicorn_arguments
 from processing.__main__ import main
-from processing.serving import GuardedHttpToolsProtocol
+from processing.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
 
 from .helpers import create_article, wait_for_status
 
@@ -71,3 +74,10 @@ def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: 
         "processing", tmp_path, env=env | {"PROCESSING_HEAD_TIMEOUT": "0.5", "PROCESSING_BODY_TIMEOUT": "0.5"}
     ) as server:
         assert_connection_limits(server.url, head_timeout=0.5, body_timeout=0.5)
+
+
+async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
+    """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
+    limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
+    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+        await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
-from fastapi_testkit import LifespanClient, eventually, lifespan_client
+from fastapi_testkit import eventually, lifespan_client
+from fastapi_testkit.process import served_module
 from processing.app import create_app
 from processing.settings import Settings
 from processing.storage import create_engine, create_tables
@@ -88,7 +90,7 @@ def _wait_for_line(process: subprocess.Popen[bytes], log: Path, line: str) -> No
         time.sleep(0.05)
 
 
-async def accept(client: LifespanClient, count: int, content: str = "Article {n}.") -> list[int]:
+async def accept(client: httpx.AsyncClient, count: int, content: str = "Article {n}.") -> list[int]:
     ids = []
     for n in range(count):
         article = await create_article(client, content=content.format(n=n))
@@ -136,6 +138,26 @@ async def test_a_worker_killed_mid_job_loses_nothing(
 
     assert [a["summary"] for a in finished] == ["ARTICLE 0.", "ARTICLE 1.", "ARTICLE 2."]
     assert len(summary_calls(calls)) == 6  # each job twice: once killed, once to the end
+
+
+async def test_the_api_process_killed_after_accepting_loses_nothing(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], calls: Path, tmp_path: Path
+) -> None:
+    """SIGKILL the API (`python -m processing`) once it has answered 202 five times: the jobs are
+    in the Redis stream, not in the dead process, so a worker started afterwards does each once."""
+    env = worker_env | {"SLOW_SUMMARY_SECONDS": "0"}
+    with served_module("processing", tmp_path, env=env) as api:
+        async with httpx.AsyncClient(base_url=api.url, timeout=10) as http:
+            ids = await accept(http, 5)
+        api.process.send_signal(signal.SIGKILL)
+        api.process.wait(timeout=10)
+
+    async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+        with worker(env, tmp_path / "worker.log"):
+            finished = [await wait_for_status(client, i, "processed") for i in ids]
+
+    assert [a["summary"] for a in finished] == [f"ARTICLE {n}." for n in range(5)]
+    assert sorted(summary_calls(calls)) == sorted(f"Article {n}." for n in range(5))
 
 
 async def test_two_workers_share_200_articles_and_lose_none(

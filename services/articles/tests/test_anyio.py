@@ -1,0 +1,90 @@
+"""Some of the core tests again, run by anyio's pytest plugin instead of pytest-asyncio.
+
+Why: FastAPI's own documentation tests with `@pytest.mark.anyio`, and users ask what changes.
+What differs, each shown here:
+- Who runs the test: `@pytest.mark.anyio` plus an `anyio_backend` fixture. In auto mode
+  pytest-asyncio claims every async test, these too, and anyio's plugin never runs them; so
+  this suite is in strict mode (pyproject.toml) and marks its pytest-asyncio tests, and
+  `test_this_test_is_run_by_anyio_not_pytest_asyncio` checks which plugin ran it.
+- Fixtures: anyio runs plain `async def` fixtures (no `@pytest_asyncio.fixture`) for tests that
+  use `anyio_backend`, and runs a yield fixture's set-up and teardown in one task. pytest-asyncio
+  1.5 uses two tasks, which is why a task group or an httpx-ws session cannot be entered in its
+  fixtures ("exit cancel scope in a different task"; the kit's README). `anyio_client` below
+  holds a task group across the test and checks the task at teardown.
+- The kit's `client` is a pytest-asyncio fixture, made in pytest-asyncio's loop: not for these
+  tests, whose loop is anyio's. They build their own with the kit's `lifespan_client`.
+- Backends: `anyio_backend` could also be "trio", but the drivers under this app (aiosqlite,
+  asyncpg, redis-py) are asyncio-only, so this service's tests run on asyncio only.
+"""
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from fastapi_testkit import LifespanClient, lifespan_client
+
+from .helpers import AuthHeaders
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def anyio_client(app: FastAPI) -> AsyncIterator[LifespanClient]:
+    """The kit's client, started in anyio's loop; set-up and teardown in one task."""
+    setup_task = asyncio.current_task()
+    async with anyio.create_task_group(), lifespan_client(app) as client:
+        yield client
+    assert asyncio.current_task() is setup_task
+
+
+async def test_this_test_is_run_by_anyio_not_pytest_asyncio(request: pytest.FixtureRequest) -> None:
+    runners = {frame.filename for frame in inspect.stack()}
+
+    assert any("/anyio/" in name for name in runners)
+    assert not any("/pytest_asyncio/" in name for name in runners)
+    assert request.node.get_closest_marker("asyncio") is None
+
+
+@pytest.mark.lifespan
+async def test_health_check_answers_ok(anyio_client: LifespanClient) -> None:
+    response = await anyio_client.get("/health")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.db
+async def test_list_shows_only_published_articles(anyio_client: LifespanClient, auth: AuthHeaders) -> None:
+    for title, status in [("Published", "published"), ("Draft", "draft")]:
+        body = {"title": title, "content": "c", "status": status}
+        created = await anyio_client.post("/api/articles/", json=body, headers=auth())
+        assert created.status_code == 201, created.text
+
+    response = await anyio_client.get("/api/articles/")
+
+    assert [a["title"] for a in response.json()] == ["Published"]
+
+
+@pytest.mark.cache
+async def test_a_hit_does_not_touch_the_database(anyio_client: LifespanClient, auth: AuthHeaders) -> None:
+    body = {"title": "T", "content": "c", "status": "published"}
+    url = f"/api/articles/{(await anyio_client.post('/api/articles/', json=body, headers=auth())).json()['id']}"
+    await anyio_client.get(url)  # the miss fills the cache
+    statements: list[str] = []
+    engine = anyio_client.state["sessionmaker"].kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    hit = await anyio_client.get(url)
+
+    assert hit.json()["title"] == "T"
+    assert statements == []
