@@ -23,7 +23,11 @@ from fastapi_testkit.faults import (
 
 from .helpers import SECRET, AuthHeaders, PostArticle
 
-pytestmark = pytest.mark.real_only(reason="kills connections on the real Redis and PostgreSQL servers")
+# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it.
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.real_only(reason="kills connections on the real Redis and PostgreSQL servers"),
+]
 
 
 @pytest.mark.cache
