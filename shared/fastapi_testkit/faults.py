@@ -9,7 +9,7 @@ number, and the PostgreSQL sessions of the test's own database.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,8 +39,9 @@ async def kill_redis_clients(url: str, name: str) -> int:
     return len(ids)
 
 
-async def terminate_postgres(url: str) -> int:
-    """End every other session on the database of `url` (`pg_terminate_backend`); how many ended.
+async def terminate_postgres(url: str, *, spare: Iterable[int] = ()) -> int:
+    """End every other session on the database of `url` (`pg_terminate_backend`) but the `spare`
+    ones (process ids); how many ended.
 
     Each is waited for (up to 5 s): without the timeout the call returns once the signal is sent,
     and a query on the victim could still be answered.
@@ -51,7 +52,8 @@ async def terminate_postgres(url: str) -> int:
     try:
         ended: int = await admin.fetchval(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()) AS killed"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> ALL($1::int[])) AS killed",
+            list(spare),
         )
     finally:
         await admin.close()
@@ -59,12 +61,13 @@ async def terminate_postgres(url: str) -> int:
 
 
 @asynccontextmanager
-async def table_locked(url: str, table: str) -> AsyncIterator[None]:
+async def table_locked(url: str, table: str) -> AsyncIterator[int]:
     """Hold an exclusive lock on `table` for the block: a request that touches it waits, in flight.
 
     With `sessions_waiting_for_a_lock` a test knows when the request is stuck in PostgreSQL, and
-    can then kill the connections under it. The lock's own session may be killed too (by
-    `terminate_postgres`, which ends the lock with it); leaving the block then closes what is left.
+    can then kill the connections under it: `terminate_postgres(url, spare=[pid])` with the pid
+    this yields (the lock's own session). Spare it: were it ended first, the waiting query could
+    take the lock and finish before its own end came. Leaving the block releases the lock.
     """
     import asyncpg
 
@@ -73,7 +76,7 @@ async def table_locked(url: str, table: str) -> AsyncIterator[None]:
         transaction = connection.transaction()
         await transaction.start()
         await connection.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
-        yield
+        yield connection.get_server_pid()
     finally:
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             await connection.close(timeout=5)

@@ -115,9 +115,10 @@ async def test_a_session_blocked_by_the_lock_waits_until_it_is_terminated(databa
 
     setup = await asyncpg.connect(_asyncpg_dsn(database_url))
     await setup.execute("CREATE TABLE things (id int)")
+    await setup.close()
     blocked = await asyncpg.connect(_asyncpg_dsn(database_url))
     try:
-        async with table_locked(database_url, "things"):
+        async with table_locked(database_url, "things") as holder:
             query = asyncio.create_task(blocked.fetchval("SELECT count(*) FROM things"))
 
             async def waiting() -> bool:
@@ -125,9 +126,8 @@ async def test_a_session_blocked_by_the_lock_waits_until_it_is_terminated(databa
 
             await eventually(waiting)
             assert not query.done()
-            await terminate_postgres(database_url)
+            assert await terminate_postgres(database_url, spare=[holder]) == 1  # the blocked one alone
         with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
             await query
     finally:
         await blocked.close()
-        await setup.close()

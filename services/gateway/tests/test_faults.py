@@ -146,14 +146,14 @@ async def test_the_request_log_loses_nothing_committed_when_postgres_ends_the_co
 async def test_a_request_in_flight_when_postgres_ends_its_connection_is_a_503(
     client: LifespanClient, database_url: str
 ) -> None:
-    async with table_locked(database_url, "proxied_requests"):
+    async with table_locked(database_url, "proxied_requests") as holder:
         in_flight = asyncio.create_task(client.get("/api/stats"))
 
         async def waiting() -> bool:
             return await sessions_waiting_for_a_lock(database_url) == 1
 
         await eventually(waiting)
-        await terminate_postgres(database_url)
+        await terminate_postgres(database_url, spare=[holder])
     response = await in_flight
 
     assert response.status_code == 503, response.text

@@ -34,14 +34,14 @@ async def test_a_request_in_flight_when_postgres_ends_its_connection_is_a_503(
     client: LifespanClient, post_article: PostArticle, database_url: str
 ) -> None:
     article = await post_article()
-    async with table_locked(database_url, "articles"):
+    async with table_locked(database_url, "articles") as holder:
         in_flight = asyncio.create_task(client.get(f"/api/articles/{article['id']}"))
 
         async def waiting() -> bool:
             return await sessions_waiting_for_a_lock(database_url) == 1
 
         await eventually(waiting)
-        await terminate_postgres(database_url)
+        await terminate_postgres(database_url, spare=[holder])
     response = await in_flight
 
     assert response.status_code == 503, response.text
