@@ -43,7 +43,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def _raise_file_limit() -> None:
-    """1,000 idle subscribers need more than the usual 1,024 descriptors, here and in the server."""
+    """10,000 idle subscribers need more than the usual 1,024 descriptors, here and in the server."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else 65536
     if soft < wanted:
@@ -62,27 +62,28 @@ def _machine() -> dict[str, object]:
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(), "os": platform.platform()}
 
 
-def _run_case(case: Case, ctx: Context) -> Row:
+def _run_case(case: Case, ctx: Context) -> list[Row]:
     print(f"\n== {case.name}: {case.measures}", flush=True)
     started = time.monotonic()
     try:
-        row = case.run(ctx)
+        ran = case.run(ctx)
+        rows = ran if isinstance(ran, list) else [ran]
     except NotRunError as error:
-        row = Row(case.name, case.measures, case.unit, "rate", target=case.target, note=str(error))
+        rows = [Row(case.name, case.measures, case.unit, "rate", target=case.target, note=str(error))]
     except Exception as error:  # one broken case must not lose the others' figures
         traceback.print_exc()
-        row = Row(
-            case.name, case.measures, case.unit, "rate", target=case.target, note=f"{type(error).__name__}: {error}"
-        )
-    print(f"   {row.status} in {time.monotonic() - started:.0f} s {row.note}", flush=True)
-    return row
+        note = f"{type(error).__name__}: {error}"
+        rows = [Row(case.name, case.measures, case.unit, "rate", target=case.target, note=note)]
+    for row in rows:
+        print(f"   {row.case}: {row.status} in {time.monotonic() - started:.0f} s {row.note}", flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     if options.list:
         for case in CASES:
-            print(f"{case.name:16} {'(--long only) ' if case.long_only else ''}{case.measures}")
+            print(f"{case.name:22} {'(--long only) ' if case.long_only else ''}{case.measures}")
         return 0
     unknown = set(options.case) - {case.name for case in CASES}
     if unknown:
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "backends": "real PostgreSQL and Redis" if options.real else "embedded (SQLite file, fakeredis, mongomock)",
         "http load generator": generator.description if generator else "none (wrk missing, --loadgen wrk)",
         "python clients": "bench's own asyncio WebSocket and SSE clients, the same for case and baseline",
-        "server": "uvicorn, one worker, its default loop and HTTP parser, as `python -m <service>` runs",
+        "server": "uvicorn, one worker, uvloop and httptools, no access log, as `python -m <service>` runs",
         "rounds": f"{ctx.rounds} per side, alternating case and baseline",
         **_machine(),
         "note": "ratios are the headline; absolute figures are comparable only within one run",
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         for case in selected:
-            rows.append(_run_case(case, ctx))
+            rows.extend(_run_case(case, ctx))
     except KeyboardInterrupt:
         print("\nbench: interrupted; stopping every server it started", file=sys.stderr)
         return 130

@@ -1,14 +1,16 @@
 """Real backends for `--real`: PostgreSQL and Redis on this machine, in places of the bench's own.
 
 Each service gets a database of its own (`bench_<service>`, created if missing) and Redis
-database 14, so the bench never touches the `test` database or the low Redis databases the
-suites use (one per xdist worker, flushed around every test).
+database 15, so the bench never touches the `test` database or the Redis databases the suites
+use (one per xdist worker from each engineer's base number, flushed around every test: 13 and
+14 among them).
 """
 
 import asyncio
 
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_DB = 15
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
 def database_url(service: str) -> str:
@@ -45,3 +47,26 @@ def prepare(service: str, drop_tables: list[str]) -> str:
     asyncio.run(_ensure([f"bench_{service}"]))
     asyncio.run(_reset(service, drop_tables))
     return database_url(service)
+
+
+async def redis_clients(name: str) -> int:
+    """How many connections to the bench's Redis database carry `name` (CLIENT SETNAME: every
+    service names its connections after itself). Other databases' clients are not counted: the
+    suites running beside the bench use the same server."""
+    from redis.asyncio import Redis
+
+    async with Redis.from_url(REDIS_URL) as redis:
+        clients = await redis.client_list()
+    return sum(1 for c in clients if c.get("name") == name and str(c.get("db")) == str(REDIS_DB))
+
+
+async def _flush_redis() -> None:
+    from redis.asyncio import Redis
+
+    async with Redis.from_url(REDIS_URL) as redis:
+        await redis.flushdb()
+
+
+def flush_redis() -> None:
+    """Empty the bench's own Redis database (a queue's stream left by an interrupted run)."""
+    asyncio.run(_flush_redis())

@@ -116,18 +116,28 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
 
 
-def start(name: str, module_args: list[str], env: dict[str, str] | None = None, workdir: Path | None = None) -> Server:
+def start(
+    name: str,
+    module_args: list[str],
+    env: dict[str, str] | None = None,
+    workdir: Path | None = None,
+    *,
+    ready_line: str | None = None,
+) -> Server:
     """`python -m <module_args...> --port N` in a fresh working directory; returns once it listens.
 
-    The working directory is where embedded backends put their files (a SQLite database).
+    With `ready_line`, a process that listens on nothing (a queue worker): no `--port`, and it is
+    ready once its log holds that line. The working directory is where embedded backends put
+    their files (a SQLite database).
     """
-    port = free_port()
+    port = free_port() if ready_line is None else 0
     workdir = workdir or Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     log_path = workdir / f"{name}.log"
     child_env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    port_args = ["--port", str(port)] if ready_line is None else []
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", *module_args, "--port", str(port)],
+            [sys.executable, "-m", *module_args, *port_args],
             cwd=workdir,
             env=child_env,
             stdout=log,
@@ -142,13 +152,24 @@ def start(name: str, module_args: list[str], env: dict[str, str] | None = None, 
         if process.poll() is not None:
             server.stop()
             raise ServerStartError(f"{name} exited with {process.returncode}: {server.log_tail()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
+        if _ready(server, ready_line):
+            return server
+        time.sleep(0.1)
     server.stop()
-    raise ServerStartError(f"{name} did not listen within {START_TIMEOUT:g} s: {server.log_tail()}")
+    raise ServerStartError(f"{name} was not ready within {START_TIMEOUT:g} s: {server.log_tail()}")
+
+
+def _ready(server: Server, ready_line: str | None) -> bool:
+    if ready_line is not None:
+        try:
+            return ready_line in server.log_path.read_text(errors="replace")
+        except OSError:
+            return False
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def stop_all() -> None:

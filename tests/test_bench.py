@@ -1,7 +1,8 @@
 """The bench's quick mode on one case, so that it cannot rot (CI does not run the bench itself).
 
 The processing case needs no wrk: its client is Python, so this passes on a fresh machine. Short
-rounds (`--duration 1`) keep it within seconds; the figures are not the point, the plumbing is.
+rounds (`--duration 1`) keep it within seconds; the figures are not the point, the plumbing is:
+one case reporting several rows (each mode), alternating rounds, and a row not run with its reason.
 """
 
 import json
@@ -36,19 +37,28 @@ def test_quick_mode_runs_one_case_and_reports_it_as_table_and_json(tmp_path: Pat
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| case | measures | rate | p50 ms | p99 ms | peak RSS MB | baseline rate")
-    assert [line.split(" | ")[0] for line in table[1:]] == ["| processing"]
+    names = ["processing", "processing-queue", "processing-redis", "processing-workers"]
+    assert [line.split(" | ")[0] for line in table[1:]] == [f"| {name}" for name in names]
     data = json.loads((tmp_path / "latest.json").read_text())
     assert data["meta"]["mode"] == "quick"
-    [row] = data["rows"]
-    assert row["case"] == "processing"
-    assert row["status"] == "ok", row
-    assert row["rounds"] == 2  # alternating: two rounds of the case, two of the baseline
-    for side in ("case_m", "base_m"):
-        assert row[side]["rate"] > 0
-        assert row[side]["p50_ms"] <= row[side]["p99_ms"]
-        assert row[side]["rss_mb"] > 10  # a Python server's peak RSS, read from the process
-    assert row["ratio"] > 0
-    assert "| processing |" in (tmp_path / "latest.md").read_text()
+    rows = {row["case"]: row for row in data["rows"]}
+    assert list(rows) == names
+    # Background vs the minimal app, and the in-memory queue vs background: measured, side by side.
+    for row in (rows["processing"], rows["processing-queue"]):
+        assert row["status"] == "ok", row
+        assert row["rounds"] == 2  # alternating: two rounds of each side
+        for side in ("case_m", "base_m"):
+            assert row[side]["rate"] > 0
+            assert row[side]["p50_ms"] <= row[side]["p99_ms"]
+            assert row[side]["rss_mb"] > 10  # a Python server's peak RSS, read from the process
+        assert row["ratio"] > 0
+    # The queue's baseline is background mode: the same figures as the first row's case.
+    assert rows["processing-queue"]["base_m"] == rows["processing"]["case_m"]
+    # Worker processes need real Redis and PostgreSQL: not run, and the table says why.
+    for name in ("processing-redis", "processing-workers"):
+        assert rows[name]["status"] == "not run"
+        assert rows[name]["note"].startswith("--real only")
+    assert "| processing-queue |" in (tmp_path / "latest.md").read_text()
 
 
 def test_an_unknown_case_is_refused_with_the_list_to_choose_from() -> None:

@@ -5,7 +5,7 @@ import argparse
 
 import uvicorn
 
-NAMES = ("http", "articles_list", "per_request_proxy", "broadcast", "sse", "processing")
+NAMES = ("http", "articles_list", "per_request_proxy", "client_proxy", "broadcast", "sse", "processing")
 
 
 def main() -> None:

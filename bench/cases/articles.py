@@ -23,7 +23,7 @@ def _env(ctx: Context) -> dict[str, str]:
     return env
 
 
-def _seed(base_url: str, count: int) -> list[int]:
+def seed(base_url: str, count: int) -> list[int]:
     token = jwt.encode({"sub": "bench", "exp": int(time.time()) + 3600}, DEFAULT_SECRET, algorithm="HS256")
     ids = []
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
@@ -41,7 +41,7 @@ def _seed(base_url: str, count: int) -> list[int]:
 def cache_hit(ctx: Context) -> Row:
     row = Row("articles-cache", "cached GET /api/articles/{id} vs bare endpoint", "req/s", "rate", target=">= 0.5x")
     with running(("articles", ["articles"], _env(ctx)), ("http-baseline", baseline("http"), {})) as (svc, base):
-        [article_id] = _seed(svc.url, 1)
+        [article_id] = seed(svc.url, 1)
         case_url, base_url = f"{svc.url}/api/articles/{article_id}", f"{base.url}/item"
         warm(ctx, case_url, base_url)
         alternate(row, ctx.rounds, (svc, http_probe(ctx, case_url)), (base, http_probe(ctx, base_url)))
@@ -55,7 +55,7 @@ def listing(ctx: Context) -> Row:
     )
     env = _env(ctx)
     with running(("articles", ["articles"], env)) as (svc,):
-        _seed(svc.url, ROWS)
+        seed(svc.url, ROWS)
         database = env.get("ARTICLES_DATABASE_URL", f"sqlite+aiosqlite:///{svc.workdir / 'articles.db'}")
         with running(("list-baseline", baseline("articles_list"), {"BENCH_DATABASE_URL": database})) as (base,):
             case_url, base_url = f"{svc.url}/api/articles/", f"{base.url}/list"

@@ -19,6 +19,8 @@ CLIENTS = 100
 WINDOW = 10  # messages in flight in the rate test: far below the service's queue of 100 per member
 MODERATE_RATE = 50.0  # messages per second in the latency test: 5,000 frames a second delivered
 CLIENT_CAP = 0.90
+LATENCY_TARGET = 1.25  # the service's p99 over the baseline's
+LATENCY_AIM_MS = 5.0  # absolute, reported beside the ratio
 ROOM = "bench"
 
 
@@ -121,7 +123,13 @@ async def _latency_round(port: int, messages: int) -> Measurement:
 
 
 def _env(ctx: Context) -> dict[str, str]:
-    return {"CHAT_REDIS_URL": real.REDIS_URL} if ctx.real else {}
+    # One sender sends the whole room's traffic here, far above a person's 10 messages a second
+    # (CHAT_SEND_RATE's default): the throttle still runs its bucket per message, it just never
+    # holds the sender back, as the gateway's rate limit in its cases.
+    env = {"CHAT_SEND_RATE": str(10**6), "CHAT_SEND_BURST": str(10**6)}
+    if ctx.real:
+        env["CHAT_REDIS_URL"] = real.REDIS_URL
+    return env
 
 
 def _rounds(ctx: Context, row: Row, latency: bool) -> Row:
@@ -161,9 +169,12 @@ def latency(ctx: Context) -> Row:
         f"time until the last of {CLIENTS} clients has a message, {MODERATE_RATE:g} msg/s",
         "msg/s",
         "p99",
-        target="p99 <= 5 ms",
+        target=f"p99 <= {LATENCY_TARGET:g}x the baseline's",
     )
     _rounds(ctx, row, latency=True)
     if row.case_m is not None and row.case_m.p99_ms is not None and row.status == "ok":
-        row.met = row.case_m.p99_ms <= 5.0
+        # The ratio is the target (issue 14): the baseline's own p99 is the floor 100 socket
+        # writes set on this machine. The absolute figure is beside it, against the aim.
+        row.met = row.ratio is not None and row.ratio <= LATENCY_TARGET
+        row.note = f"p99 {row.case_m.p99_ms:.1f} ms (the aim: {LATENCY_AIM_MS:g} ms)"
     return row

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from chat import errors
 from chat.fanout import FanOut, open_fanout
 from chat.groups import Groups
+from chat.history_writer import HistoryWriter, open_history_writer
 from chat.routes import router
 from chat.settings import Settings
 from chat.storage import History, open_history
@@ -21,7 +22,8 @@ class State(TypedDict):
     rooms: Groups  # room id -> the members connected to this instance
     inboxes: Groups  # user id -> that user's notification sockets on this instance
     fanout: FanOut
-    history: History
+    history: History  # what the HTTP API reads
+    history_writer: HistoryWriter  # what room messages are handed to, once delivered
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,12 +34,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         # Created here, not at import time: each app (and each test's app) gets its own rooms,
         # clients and listener task, bound to the event loop that serves it.
+        # Closed in the reverse order: the writer flushes into a history still open.
         rooms = Groups()
         async with (
             open_history(settings.mongo_url) as history,
+            open_history_writer(
+                history, queue_size=settings.history_queue_size, flush_timeout=settings.history_flush_timeout
+            ) as history_writer,
             open_fanout(settings.redis_url, rooms, max_connections=settings.redis_max_connections) as fanout,
         ):
-            yield {"settings": settings, "rooms": rooms, "inboxes": Groups(), "fanout": fanout, "history": history}
+            yield {
+                "settings": settings,
+                "rooms": rooms,
+                "inboxes": Groups(),
+                "fanout": fanout,
+                "history": history,
+                "history_writer": history_writer,
+            }
 
     app = FastAPI(title="Chat", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     errors.install(app)

@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from chat.auth import AuthenticationError, User, authenticate
 from chat.fanout import FanOut
 from chat.groups import Groups
+from chat.history_writer import HistoryWriter
 from chat.settings import Settings
 from chat.storage import History
 
@@ -50,11 +51,17 @@ async def get_history(connection: HTTPConnection) -> History:
     return history
 
 
+async def get_history_writer(connection: HTTPConnection) -> HistoryWriter:
+    history_writer: HistoryWriter = connection.state.history_writer
+    return history_writer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RoomsDep = Annotated[Groups, Depends(get_rooms)]
 InboxesDep = Annotated[Groups, Depends(get_inboxes)]
 FanOutDep = Annotated[FanOut, Depends(get_fanout)]
 HistoryDep = Annotated[History, Depends(get_history)]
+HistoryWriterDep = Annotated[HistoryWriter, Depends(get_history_writer)]
 
 
 async def get_current_user(

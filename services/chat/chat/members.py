@@ -96,7 +96,7 @@ class Member:
         The reader, the writer and the watcher run in an anyio task group, not as bare asyncio
         tasks: the first to finish cancels the others, and a cancellation from outside (server
         shutdown, TestClient leaving) reaches all three cleanly. An exception from `handle`
-        (the database is down, say) is logged and closes the connection with 1011. `leave` is
+        (Redis refused the publish, say) is logged and closes the connection with 1011. `leave` is
         called as soon as the connection is over, before the close frame (which a client that
         stopped reading may take seconds to refuse): the room stops counting it at once.
         """
@@ -138,7 +138,7 @@ class Member:
             try:
                 close = await handle(self, text)
             except Exception:
-                # The database is down, say. Left to propagate, uvicorn would drop the TCP
+                # Redis refused the publish, say. Left to propagate, uvicorn would drop the TCP
                 # connection without a close frame (1006); this closes it with a reason.
                 logger.exception("Handling a message failed; closing the connection with 1011")
                 return INTERNAL_ERROR

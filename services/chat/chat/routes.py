@@ -6,7 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, WebSocket, status
 
 from chat.auth import AuthenticationError, authenticate
-from chat.dependencies import CurrentUser, FanOutDep, HistoryDep, InboxesDep, RoomsDep, SettingsDep
+from chat.dependencies import (
+    CurrentUser,
+    FanOutDep,
+    HistoryDep,
+    HistoryWriterDep,
+    InboxesDep,
+    RoomsDep,
+    SettingsDep,
+)
 from chat.groups import Groups
 from chat.members import Close, Handler, Member
 from chat.schemas import ROOM_ID_PATTERN, MessageRead, NotificationCreate, NotificationResult, RoomRead
@@ -37,9 +45,14 @@ async def _serve(websocket: WebSocket, group: Groups, key: str, settings: Settin
 
 @router.websocket("/ws/chat/{room_id}")
 async def chat_room(
-    websocket: WebSocket, room_id: str, settings: SettingsDep, rooms: RoomsDep, fanout: FanOutDep, history: HistoryDep
+    websocket: WebSocket,
+    room_id: str,
+    settings: SettingsDep,
+    rooms: RoomsDep,
+    fanout: FanOutDep,
+    history_writer: HistoryWriterDep,
 ) -> None:
-    """Every text a member sends reaches every member of the room, itself included."""
+    """Every text a member sends reaches every member of the room, itself included, then the history."""
     # Checked here rather than with Path(pattern=...): FastAPI's validation close would carry
     # the error list as its reason, which is neither a string nor within the 123 bytes allowed.
     if not re.fullmatch(ROOM_ID_PATTERN, room_id):
@@ -47,8 +60,10 @@ async def chat_room(
         return
 
     async def broadcast(member: Member, text: str) -> None:
-        await history.add(room_id, text)
+        # Delivered first, stored after: nothing between a message and the sockets waits on
+        # MongoDB (history_writer.py). A publish that fails (Redis) is not stored: 1011.
         await fanout.publish(room_id, f"Room {room_id}: {text}")
+        history_writer.record(room_id, text)
 
     await _serve(websocket, rooms, room_id, settings, broadcast)
 

@@ -20,6 +20,17 @@ class Settings(BaseSettings):
     # Unset: an in-memory mongomock-motor database, empty at every start. mongodb://...: that
     # server; the database is the URL's path, "chat" if it has none.
     mongo_url: str | None = None
+    # Messages wait here between their delivery and their insert (history_writer.py). Past it, the
+    # oldest waiting one is dropped unstored: delivery never waits on MongoDB. At most about
+    # history_queue_size * max_message_bytes of memory (40 MiB on the defaults).
+    history_queue_size: int = Field(
+        default=10_000, gt=0, description="messages that may wait to be stored before the oldest is dropped"
+    )
+    # On shutdown the writer stores what is waiting, this long at most: a hung MongoDB must not
+    # hang the shutdown.
+    history_flush_timeout: float = Field(
+        default=10.0, gt=0, description="seconds the shutdown may take to store the waiting messages"
+    )
     # HS256 wants a key of at least 32 bytes (RFC 7518, 3.2); PyJWT warns below that.
     jwt_secret: str = Field(default="change-me-in-production-a-32-byte-key", min_length=32)
     max_message_bytes: int = Field(default=4096, gt=0, description="largest text message accepted, in UTF-8 bytes")

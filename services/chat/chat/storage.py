@@ -5,7 +5,7 @@ deprecated in favour of PyMongo's async API (`pymongo.AsyncMongoClient`); this f
 changes to switch (README: "Switching to PyMongo's async API").
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +20,12 @@ COLLECTION = "messages"
 NEWEST_FIRST = [("sent_at", DESCENDING), ("_id", DESCENDING)]
 
 
-def _now() -> datetime:
-    # BSON dates hold milliseconds: cut the rest here, so what a test reads back is the same
-    # from mongomock and from a real server.
+def now() -> datetime:
+    """This moment in UTC, as the history stores it.
+
+    BSON dates hold milliseconds: cut the rest here, so what a test reads back is the same from
+    mongomock and from a real server.
+    """
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
@@ -33,10 +36,15 @@ class History:
     def __init__(self, collection: Any) -> None:
         self.collection = collection
 
-    async def add(self, room_id: str, text: str) -> StoredMessage:
-        message = StoredMessage(room_id=room_id, text=text, sent_at=_now())
-        await self.collection.insert_one({"room_id": room_id, "text": text, "sent_at": message.sent_at})
-        return message
+    async def add_many(self, messages: Sequence[StoredMessage]) -> None:
+        """Store `messages` in one round trip, in their order.
+
+        `ordered=True` (the driver's default, said out loud): the server inserts them one after
+        another and stops at the first failure, and the driver gives them `_id`s that increase
+        in list order, which is how `latest` orders messages of one millisecond.
+        """
+        documents = [{"room_id": m.room_id, "text": m.text, "sent_at": m.sent_at} for m in messages]
+        await self.collection.insert_many(documents, ordered=True)
 
     async def latest(self, room_id: str, limit: int) -> list[StoredMessage]:
         """The room's `limit` newest messages, oldest first.

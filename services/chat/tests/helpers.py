@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection
 
 from chat.serving import ServingSettings
 from chat.settings import Settings
-from fastapi_testkit import LifespanClient, create_token
+from fastapi_testkit import LifespanClient, create_token, eventually
 
 SECRET = "test-secret-that-is-at-least-32-bytes"
 
@@ -30,6 +30,8 @@ def make_settings(redis_url: str | None, mongo_url: str | None, **overrides: Any
         "send_timeout": 1.0,  # a stalled reader is dropped within a second
         "send_rate": 10_000.0,  # no test is throttled unless it asks to be (test_limits.py)
         "send_burst": 10_000,
+        "history_queue_size": 10_000,
+        "history_flush_timeout": 5.0,
     }
     return Settings(**(fields | overrides))
 
@@ -56,6 +58,23 @@ async def receive(connection: ClientConnection, timeout: float = 5) -> str:  # n
         message = await connection.recv()
     assert isinstance(message, str)
     return message
+
+
+async def stored_texts(client: LifespanClient, room_id: str, limit: int = 200) -> list[str]:
+    """The texts the history returns for `room_id`, oldest first."""
+    response = await client.get(f"/api/rooms/{room_id}/messages", params={"limit": limit})
+    assert response.status_code == 200, response.text
+    return [message["text"] for message in response.json()]
+
+
+async def wait_until_stored(client: LifespanClient, room_id: str, texts: list[str]) -> None:
+    """Wait (5 s at most) until the history of `room_id` is exactly `texts`: it is written after delivery."""
+
+    async def stored() -> bool:
+        assert await stored_texts(client, room_id) == texts
+        return True
+
+    await eventually(stored)
 
 
 async def room_sizes(server_url: str) -> dict[str, int]:

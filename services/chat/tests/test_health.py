@@ -16,7 +16,7 @@ async def test_health_check_answers_ok(client: LifespanClient) -> None:
 
 async def test_lifespan_state_reaches_the_test(client: LifespanClient) -> None:
     # The kit passes the lifespan state through: the WebSocket connector shares it (conftest).
-    assert set(client.state) == {"settings", "rooms", "inboxes", "fanout", "history"}
+    assert set(client.state) == {"settings", "rooms", "inboxes", "fanout", "history", "history_writer"}
 
 
 async def test_a_plain_get_on_a_socket_route_is_not_found(client: LifespanClient) -> None:

@@ -1,4 +1,8 @@
-"""History in MongoDB (mongomock-motor by default): stored, returned latest-first-limited, oldest first."""
+"""History in MongoDB (mongomock-motor by default): stored, returned latest-first-limited, oldest first.
+
+A message is stored after it is delivered (chat/history_writer.py): a test that has seen it
+broadcast waits, with a deadline, for the history to hold it.
+"""
 
 import socket
 from datetime import UTC, datetime, timedelta
@@ -7,25 +11,27 @@ import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from chat.app import create_app
-from chat.storage import History
+from chat.models import StoredMessage
+from chat.storage import History, now
 from fastapi_testkit import LifespanClient, lifespan_client
 from fastapi_testkit.websocket import WebSocketConnector
 
-from .helpers import make_settings
+from .helpers import make_settings, wait_until_stored
 
 
-async def send_all(ws: WebSocketConnector, room_id: str, texts: list[str]) -> None:
-    """Send `texts` to the room, each seen broadcast (so stored) before the next is sent."""
+async def send_all(ws: WebSocketConnector, client: LifespanClient, room_id: str, texts: list[str]) -> None:
+    """Send `texts` to the room, each seen broadcast before the next is sent; then wait until all are stored."""
     async with ws.connect(f"/ws/chat/{room_id}") as session:
         for text in texts:
             await session.send_text(text)
             assert await session.receive_text() == f"Room {room_id}: {text}"
+    await wait_until_stored(client, room_id, texts)
 
 
 @pytest.mark.websocket
 async def test_every_message_is_stored_with_its_room_and_time(ws: WebSocketConnector, client: LifespanClient) -> None:
     before = datetime.now(UTC)
-    await send_all(ws, "lobby", ["hello", "world"])
+    await send_all(ws, client, "lobby", ["hello", "world"])
 
     response = await client.get("/api/rooms/lobby/messages")
 
@@ -39,7 +45,7 @@ async def test_every_message_is_stored_with_its_room_and_time(ws: WebSocketConne
 
 @pytest.mark.websocket
 async def test_the_latest_messages_come_oldest_first(ws: WebSocketConnector, client: LifespanClient) -> None:
-    await send_all(ws, "lobby", [f"m{i}" for i in range(8)])
+    await send_all(ws, client, "lobby", [f"m{i}" for i in range(8)])
 
     response = await client.get("/api/rooms/lobby/messages", params={"limit": 3})
 
@@ -48,8 +54,8 @@ async def test_the_latest_messages_come_oldest_first(ws: WebSocketConnector, cli
 
 @pytest.mark.websocket
 async def test_rooms_have_their_own_history(ws: WebSocketConnector, client: LifespanClient) -> None:
-    await send_all(ws, "red", ["r"])
-    await send_all(ws, "blue", ["b"])
+    await send_all(ws, client, "red", ["r"])
+    await send_all(ws, client, "blue", ["b"])
 
     assert [m["text"] for m in (await client.get("/api/rooms/red/messages")).json()] == ["r"]
     assert (await client.get("/api/rooms/green/messages")).json() == []
@@ -57,8 +63,8 @@ async def test_rooms_have_their_own_history(ws: WebSocketConnector, client: Life
 
 async def test_the_default_limit_is_50_and_the_most_is_200(client: LifespanClient) -> None:
     history: History = client.state["history"]
-    for i in range(210):  # straight into the store: 210 broadcasts would only slow the test
-        await history.add("lobby", f"m{i}")
+    # Straight into the store: 210 broadcasts would only slow the test.
+    await history.add_many([StoredMessage("lobby", f"m{i}", now()) for i in range(210)])
 
     default = (await client.get("/api/rooms/lobby/messages")).json()
     most = (await client.get("/api/rooms/lobby/messages", params={"limit": 200})).json()
@@ -69,8 +75,9 @@ async def test_the_default_limit_is_50_and_the_most_is_200(client: LifespanClien
 
 async def test_messages_of_one_millisecond_keep_their_order(client: LifespanClient) -> None:
     history: History = client.state["history"]
-    for i in range(20):  # many land in the same millisecond; _id breaks the tie
-        await history.add("lobby", f"m{i}")
+    sent_at = now()  # all of them in the same millisecond: _id breaks the tie
+    await history.add_many([StoredMessage("lobby", f"m{i}", sent_at) for i in range(10)])
+    await history.add_many([StoredMessage("lobby", f"m{i}", sent_at) for i in range(10, 20)])
 
     stored = await history.latest("lobby", 20)
 

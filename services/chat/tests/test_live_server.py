@@ -9,6 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chat.history_writer import HistoryWriter
 from fastapi_testkit import LiveServer, eventually
 
 from .helpers import bearer, receive, room_sizes, token
@@ -91,15 +92,44 @@ async def test_bad_input_gets_its_close_code_over_the_network(
     assert closed.value.rcvd.code == code
 
 
-async def test_a_failing_history_closes_with_1011_and_leaks_no_member(
+async def test_a_failing_history_loses_only_the_history_and_keeps_the_connection(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The message is delivered before it is stored: a store that fails is logged and counted, no more."""
+
+    async def database_down(self: object, messages: object) -> None:
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr("chat.storage.History.add_many", database_down)
+    writer: HistoryWriter = live_server.state["history_writer"]
+    async with connect(f"{live_server.ws_url}/ws/chat/lobby") as client:
+        for text in ("delivered", "and again"):
+            await client.send(text)
+            assert await receive(client) == f"Room lobby: {text}"
+
+        async def counted() -> bool:
+            assert writer.failed == 2
+            return True
+
+        await eventually(counted)
+        await client.send("still open")
+        assert await receive(client) == "Room lobby: still open"
+
+    assert "the database is down" in caplog.text  # logged, with its traceback
+    assert "Could not store 1 messages in the history" in caplog.text
+
+
+async def test_a_failing_publish_closes_with_1011_and_leaks_no_member(
     live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Not bad input, but the same promise: an error ends that one connection, cleanly."""
 
-    async def database_down(self: object, room_id: str, text: str) -> None:
-        raise RuntimeError("the database is down")
+    async def redis_down(self: object, room_id: str, text: str) -> None:
+        raise RuntimeError("Redis is down")
 
-    monkeypatch.setattr("chat.storage.History.add", database_down)
+    for fanout in ("LocalFanOut", "RedisFanOut"):  # whichever the backend uses
+        monkeypatch.setattr(f"chat.fanout.{fanout}.publish", redis_down)
+    writer: HistoryWriter = live_server.state["history_writer"]
     async with connect(f"{live_server.ws_url}/ws/chat/lobby") as client:
         await client.send("lost")
         with pytest.raises(ConnectionClosed) as closed:
@@ -107,7 +137,8 @@ async def test_a_failing_history_closes_with_1011_and_leaks_no_member(
 
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1011
-    assert "the database is down" in caplog.text  # logged, with its traceback
+    assert "Redis is down" in caplog.text  # logged, with its traceback
+    assert writer.pending == writer.stored == 0  # not delivered, so not stored
 
     async def empty() -> bool:
         assert await room_sizes(live_server.url) == {}

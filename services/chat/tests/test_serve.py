@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from chat.__main__ import main
 from chat.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
-from fastapi_testkit import live_server
+from fastapi_testkit import eventually, live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 
@@ -44,8 +44,12 @@ async def test_the_served_app_serves_two_real_clients_in_one_room(served: Served
         assert await receive(bob) == "Room lobby: hi alice"
 
     async with httpx.AsyncClient(base_url=served.url, timeout=5) as http:
-        history = (await http.get("/api/rooms/lobby/messages")).json()
-    assert [m["text"] for m in history] == ["hi bob", "hi alice"]
+
+        async def stored() -> bool:  # written after delivery: soon, not at once
+            assert [m["text"] for m in (await http.get("/api/rooms/lobby/messages")).json()] == ["hi bob", "hi alice"]
+            return True
+
+        await eventually(stored)
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from chat.app import create_app
 from chat.fanout import RedisFanOut
+from chat.history_writer import HistoryWriter
 from chat.settings import Settings
 from fastapi_testkit import create_token, lifespan_client
 from fastapi_testkit.websocket import WebSocketConnector
@@ -38,6 +39,8 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "CHAT_QUEUE_BYTES": ("12345", 12345),
     "CHAT_SEND_RATE": ("33.5", 33.5),
     "CHAT_SEND_BURST": ("44", 44),
+    "CHAT_HISTORY_QUEUE_SIZE": ("55", 55),
+    "CHAT_HISTORY_FLUSH_TIMEOUT": ("6.5", 6.5),
 }
 
 
@@ -61,6 +64,8 @@ async def test_create_app_reads_every_variable_and_honours_it(monkeypatch: pytes
             name: value for name, (_, value) in ENVIRONMENT.items()
         }
         assert isinstance(client.state["fanout"], RedisFanOut)  # CHAT_REDIS_URL: rooms go through Redis
+        writer: HistoryWriter = client.state["history_writer"]  # test_history_writer.py: what they do
+        assert (writer.queue_size, writer.flush_timeout) == (55, 6.5)
         ws = WebSocketConnector(app, state=client.state)
         # CHAT_JWT_SECRET: a token signed with it is accepted; the suite's usual one is not.
         async with ws.connect("/ws/notifications", params={"token": create_token("alice", SECRET)}) as inbox:

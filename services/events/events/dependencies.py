@@ -71,7 +71,7 @@ async def open_subscription(
     The header wins over the query parameter: a browser that reconnects keeps the URL it
     started with, and its header carries the newer position.
     """
-    after = last_event_id_header or last_event_id or await streams.last_id(topic)
+    after = last_event_id_header or last_event_id or await hub.last_id(topic)
     with subscribers.track(topic), hub.subscribe(topic, after) as subscriber:
         yield subscriber
 

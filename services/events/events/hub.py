@@ -122,7 +122,10 @@ class TopicHub:
         # Every reader task until it has finished, stopped ones included: the lifespan waits for
         # them all before it closes the Redis client they read from.
         self._tasks: set[asyncio.Task[None]] = set()
-        self._replay_turns = asyncio.Semaphore(replay_slots)
+        # The reads a stream makes to start (where its topic ends; a replay's pages) take turns:
+        # a burst of new streams otherwise opened a pooled connection each (51 for 2,000
+        # subscribers on one topic), which the pool then kept.
+        self._lookup_turns = asyncio.Semaphore(replay_slots)
 
     def readers(self) -> int:
         """Topics being read (each one blocking XREAD, one Redis connection)."""
@@ -158,9 +161,14 @@ class TopicHub:
             if not reader.subscribers and self._readers.get(topic) is reader:
                 self._stop(topic, reader)
 
+    async def last_id(self, topic: str) -> str:
+        """Where `topic` ends now (a new stream starts there), at most `replay_slots` lookups at once."""
+        async with self._lookup_turns:
+            return await self.streams.last_id(topic)
+
     async def replay_page(self, topic: str, after: str, upto: str) -> list[StoredEvent]:
         """Events after `after` up to `upto`, a page at a time, at most `replay_slots` reads at once."""
-        async with self._replay_turns:
+        async with self._lookup_turns:
             return await self.streams.range(topic, after, upto)
 
     async def aclose(self) -> None:

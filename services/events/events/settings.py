@@ -27,9 +27,11 @@ class Settings(BaseSettings):
     # is dropped: it sends what it holds and ends, and its client resumes with Last-Event-ID, so
     # one slow reader neither holds the others back nor makes the process hold its backlog.
     subscriber_buffer: int = Field(default=256, gt=0)
-    # Replays (a resuming stream reading what it missed, XRANGE) that may read Redis at once;
-    # a reconnect storm waits its turn rather than opening a connection per client.
-    replay_slots: int = Field(default=8, gt=0)
+    # Reads that new streams may make to Redis at once (where the topic ends; a replay of what a
+    # resuming stream missed): a burst of new or reconnecting clients takes turns rather than
+    # opening a connection each. With one reader per topic, the Redis connections are then at
+    # most the topics read plus these (plus a publish in flight).
+    replay_slots: int = Field(default=4, gt=0)
     # Seconds a Redis reply may come later than due before the server counts as gone (a
     # ConnectionError: a stream ends cleanly, a request gets a 503). A blocked XREAD's reply is
     # due after `keepalive_interval`, so the socket timeout is that plus this margin; connecting

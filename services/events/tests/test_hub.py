@@ -228,3 +228,30 @@ async def _read_to_end(sock: socket.socket) -> str:
             assert chunk, f"the connection closed before the response ended: {raw[-200:]!r}"
             raw += chunk
     return raw.decode()
+
+
+async def test_a_burst_of_new_streams_opens_no_more_connections_than_its_lookup_turns(redis_url: str | None) -> None:
+    """Each new stream asks Redis where its topic ends; 40 at once took 40 pooled connections."""
+    app = create_app(Settings(redis_url=redis_url, keepalive_interval=60, replay_slots=3))
+    release = asyncio.Event()
+    unlimited = httpx.Limits(max_connections=None)
+    async with live_server(app) as server, httpx.AsyncClient(base_url=server.url, timeout=10, limits=unlimited) as http:
+        state = served_state(server)
+
+        async def hold_a_stream() -> None:
+            async with sse_stream(http, STREAM.format("burst")):
+                await release.wait()
+
+        holders = [asyncio.create_task(hold_a_stream()) for _ in range(40)]
+
+        async def all_open() -> bool:
+            assert state["subscribers"].count() == 40
+            return True
+
+        await eventually(all_open, timeout=10, message="40 streams opened at once")
+        pool = state["streams"].redis.connection_pool
+        opened = len(pool._available_connections) + len(pool._in_use_connections)
+        release.set()
+        await asyncio.gather(*holders)
+
+    assert opened <= 1 + 3, opened  # the topic's reader, and the 3 lookup turns

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import httpx
 from fastapi import HTTPException, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect, HTTPConnection
 
 from gateway.telemetry import Entry, Metrics, RequestLog
@@ -23,6 +23,12 @@ FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "last-ev
 # Response headers that describe this hop's connection, not the content. Content-Length goes
 # too: the body is relayed as it comes, and a stream cut short must not break its promise.
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"content-length"}
+# A plain answer that declares a length up to this is read whole and sent as one body. Streamed,
+# a small JSON answer cost Starlette's disconnect-listening task group, chunked framing and a
+# socket write more (head, chunk, terminator): measured with py-spy, about a third of the
+# gateway's event loop at 10 connections (bench/README.md, "Profiling the gateway"). Streams,
+# and answers without a length or longer, are relayed as they come.
+BUFFERED_MAX_BYTES = 65_536
 
 
 def checked_path(path: str) -> str:
@@ -105,8 +111,9 @@ async def forward(
     path: str,
     body: bytes,
     on_close: Callable[[], None] | None = None,
-) -> StreamingResponse | JSONResponse:
-    """Send the request to `base_url/path` and stream the upstream's answer back.
+) -> Response:
+    """Send the request to `base_url/path` and stream the upstream's answer back (a small one
+    with a declared length is read whole first: BUFFERED_MAX_BYTES).
 
     The request is logged once the upstream's status is known: its duration is the time to the
     response headers, which is what a slow upstream costs before the first byte. `on_close` runs
@@ -117,26 +124,49 @@ async def forward(
     upstream_request = client.build_request(request.method, url, headers=headers, content=body)
 
     start = time.perf_counter()
+    headers_at = None
     try:
         upstream = await client.send(upstream_request, stream=True)
+        headers_at = time.perf_counter()
+        if on_close is None and _small(upstream):
+            result: Response = await _buffered(upstream, service)
+        else:
+            result = StreamingResponse(_relay(upstream, service, on_close), status_code=upstream.status_code)
+            # Raw header pairs, so a repeated header (Set-Cookie) stays repeated, not joined by commas.
+            result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in HOP_BY_HOP]
+            on_close = None  # the relay owns it now
     except httpx.TimeoutException:
-        result: StreamingResponse | JSONResponse = upstream_error(
-            service, status.HTTP_504_GATEWAY_TIMEOUT, f"{service} did not answer in time"
-        )
+        result = upstream_error(service, status.HTTP_504_GATEWAY_TIMEOUT, f"{service} did not answer in time")
     except httpx.TransportError as error:
         result = upstream_error(service, status.HTTP_502_BAD_GATEWAY, f"{service} is unreachable: {error!r}")
-    else:
-        result = StreamingResponse(_relay(upstream, service, on_close), status_code=upstream.status_code)
-        # Raw header pairs, so a repeated header (Set-Cookie) stays repeated, not joined by commas.
-        result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in HOP_BY_HOP]
-        on_close = None  # the relay owns it now
     finally:
         if on_close is not None:
             on_close()
-    seconds = time.perf_counter() - start
+    seconds = (headers_at or time.perf_counter()) - start
     metrics, log = telemetry
     metrics.observe(service, result.status_code, seconds)
     log.add(Entry(request.method, service, f"/{unquote(path)}", result.status_code, seconds * 1000))
+    return result
+
+
+def _small(upstream: httpx.Response) -> bool:
+    length = upstream.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= BUFFERED_MAX_BYTES
+
+
+async def _buffered(upstream: httpx.Response, service: str) -> Response:
+    """The whole answer, its bytes as the upstream sent them (no decoding), in one response.
+
+    A transport error while reading it still reaches the caller's handlers (504, 502): nothing
+    has been sent to the client yet. The upstream's Content-Length is kept (to a HEAD request
+    it describes a body that is not sent)."""
+    try:
+        body = b"".join([chunk async for chunk in upstream.aiter_raw()])
+    finally:
+        await upstream.aclose()
+    result = Response(body, status_code=upstream.status_code)
+    hop_by_hop = HOP_BY_HOP - {b"content-length"}
+    result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in hop_by_hop]
     return result
 
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import httpx
 from fastapi import APIRouter, HTTPException, Path, Request, WebSocket, status
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.dependencies import (
@@ -102,7 +102,7 @@ async def proxy(
     stream_client: StreamClient,
     telemetry: Telemetry,
     settings: SettingsDep,
-) -> StreamingResponse | JSONResponse:
+) -> Response:
     """`/articles/api/articles/` reaches the articles service's `/api/articles/`."""
     base_url = settings.upstreams().get(service)
     if base_url is None:

@@ -194,3 +194,71 @@ async def test_a_client_that_leaves_mid_body_is_no_server_error(
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         metrics = (await http.get("/metrics")).text
     assert "gateway_requests_total{" not in metrics  # nothing was forwarded
+
+
+class Body(httpx.AsyncByteStream):
+    """An answer's body as a real transport gives it: read as it comes (a `content=` answer is
+    read already, and cannot be relayed again)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body
+
+
+def answering(body: bytes) -> httpx.MockTransport:
+    headers = {"content-type": "application/json", "content-length": str(len(body))}
+    return httpx.MockTransport(lambda request: httpx.Response(200, headers=headers, stream=Body(body)))
+
+
+async def test_a_small_answer_of_known_length_is_sent_whole_with_its_length(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """Read whole and sent as one body (bench/README.md: streamed, a small JSON answer cost a task
+    group, chunked framing and a socket write more). Before, every answer was streamed without
+    its Content-Length."""
+    body = b'{"items": [' + b"1," * 1000 + b"1]}"
+    upstreams["articles.test"] = answering(body)
+
+    response = await client.get("/articles/api/articles/")
+
+    assert response.status_code == 200, response.text
+    assert response.content == body
+    assert response.headers["content-length"] == str(len(body))
+    assert "transfer-encoding" not in response.headers
+
+
+async def test_an_answer_longer_than_the_buffer_is_streamed(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    from gateway.proxy import BUFFERED_MAX_BYTES
+
+    body = b"x" * (BUFFERED_MAX_BYTES + 1)
+    upstreams["articles.test"] = answering(body)
+
+    response = await client.get("/articles/big")
+
+    assert response.status_code == 200, response.text
+    assert response.content == body
+    assert "content-length" not in response.headers  # relayed as it came: its length is not promised
+
+
+async def test_a_small_answer_that_breaks_off_is_a_502_not_a_truncated_200(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """Read whole before anything is sent, so a broken answer can still be told as one."""
+
+    class BreaksOff(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b'{"partial'
+            raise httpx.RemoteProtocolError("peer closed connection")
+
+    upstreams["articles.test"] = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"content-length": "100"}, stream=BreaksOff())
+    )
+
+    response = await client.get("/articles/api/articles/1")
+
+    assert response.status_code == 502, response.text
+    assert response.json()["service"] == "articles"

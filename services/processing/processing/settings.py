@@ -1,11 +1,12 @@
 """Settings from environment variables prefixed `PROCESSING_`, each with an embedded default."""
 
 import inspect
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, ImportString, model_validator
+from pydantic import AfterValidator, Field, ImportString, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from processing.remote import RemoteSummarizer
 from processing.summary import Summarizer, generate_ai_summary
 
 
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
     # What the task awaits to summarise an article: an object, or its import path from the
     # environment (`PROCESSING_SUMMARIZER=mypackage.llm:summarize`), to swap in a real model.
     summarizer: Annotated[ImportString[Summarizer], AfterValidator(_is_async)] = generate_ai_summary
+    # Or a summariser behind an HTTP API (remote.py): set, it becomes `summarizer`. The token,
+    # if any, goes in an `Authorization: Bearer` header.
+    summarizer_url: str | None = None
+    summarizer_token: SecretStr | None = None
     # A summariser that hangs would leave its article in `processing` for ever; past this many
     # seconds the task gives up and marks the article `failed`.
     summary_timeout: float = Field(default=60, gt=0, description="seconds")
@@ -52,6 +57,19 @@ class Settings(BaseSettings):
     # this many seconds (the stream's idle time); reclaim_interval is how often workers look.
     redelivery_delay: float = Field(default=300, gt=0, description="seconds")
     reclaim_interval: float = Field(default=5, gt=0, description="seconds")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _remote_summarizer(cls, data: Any) -> Any:
+        # Before validation, so `summarizer` is still only what was given: both given is a
+        # configuration error, not a silent choice of one.
+        if not isinstance(data, dict) or data.get("summarizer_url") is None:
+            return data
+        if data.get("summarizer") is not None:
+            raise ValueError("set summarizer or summarizer_url, not both")
+        token = data.get("summarizer_token")
+        token = token.get_secret_value() if isinstance(token, SecretStr) else token
+        return data | {"summarizer": RemoteSummarizer(str(data["summarizer_url"]), token=token)}
 
     def job_budget(self) -> float:
         """The longest one job can take: every attempt timing out, with the back-off between."""

@@ -1,11 +1,13 @@
 """Bad input: every refusal is a 422 with the offending field named, never a 500."""
 
+import re
 from typing import Any
 
 import pytest
 
 from fastapi_testkit import LifespanClient, lifespan_client
 from processing.app import create_app
+from processing.schemas import NOT_BLANK_PATTERN
 from processing.settings import Settings
 
 from .helpers import PostArticle
@@ -125,3 +127,22 @@ async def test_ids_outside_the_id_range_are_422(
 
     assert response.status_code == 422, response.text
     assert error_locations(response.json()) == [["path", "article_id"]]
+
+
+@pytest.mark.parametrize("blank", ["\n", " \t", "\x1c\x1f", "\u2028\u3000"])
+async def test_a_blank_the_document_refuses_is_refused(client: LifespanClient, blank: str) -> None:
+    """Kept from the fuzzer: `"\n"` passed the documented schema and failed the validator."""
+    pattern = re.compile(NOT_BLANK_PATTERN)
+    assert pattern.search(blank) is None  # the document says it is refused
+    response = await client.post("/api/articles/", json={"title": "A title", "content": blank})
+
+    assert response.status_code == 422, response.text
+
+
+def test_the_documented_not_blank_pattern_is_str_isspace() -> None:
+    pattern = re.compile(NOT_BLANK_PATTERN)
+    for code in range(0x110000):
+        char = chr(code)
+        if code == 0 or 0xD800 <= code <= 0xDFFF:
+            continue
+        assert (pattern.search(char) is None) == char.isspace(), hex(code)
