@@ -3,7 +3,10 @@
 import time
 from typing import Any
 
-import jwt as pyjwt
+try:
+    import jwt as pyjwt
+except ImportError as error:  # an extra: say which, not just "no module named jwt"
+    raise ImportError("fastapi_testkit.create_token needs pyjwt: install fastapi-testkit[jwt]") from error
 
 
 def create_token(

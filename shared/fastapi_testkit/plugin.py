@@ -34,11 +34,13 @@ from fastapi_testkit.live_server import LiveServer, live_server
 from fastapi_testkit.snapshot import UPDATE_OPTION, snapshot  # noqa: F401 (a fixture, registered by import)
 
 DEFAULT_TIMEOUT = 30.0
+TIMEOUT_INI, MARKERS_INI = "testkit_timeout", "testkit_markers"
 # A fuzzing test (one using `fuzz_app`) runs dozens of examples, each a request with its database
 # work, inside one test: its hang guard is longer. Still a guard, not a budget.
 FUZZ_TIMEOUT = 180.0
 
-# One vocabulary of topics for every suite, so `-m websocket` means the same everywhere.
+# One vocabulary of topics for every suite, so `-m websocket` means the same everywhere. It is
+# this repository's: another project lists its own in the `testkit_markers` ini option.
 TOPIC_MARKERS = {
     "db": "reads or writes the SQL database",
     "cache": "exercises the Redis cache",
@@ -89,6 +91,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "around every test. No default: unless it is given, `mongo_url` is None (the embedded mongomock) "
         "on both backends. Environment: TESTKIT_MONGO_URL.",
     )
+    parser.addini(
+        MARKERS_INI,
+        type="linelist",
+        default=[f"{name}: {description}" for name, description in TOPIC_MARKERS.items()],
+        help="the topic markers every suite may use, one `name: description` a line "
+        "(default: db, cache, auth, concurrency, websocket, sse, background, lifespan, proxy, ratelimit, slow)",
+    )
+    parser.addini(
+        TIMEOUT_INI,
+        default=str(DEFAULT_TIMEOUT),
+        help=f"seconds each test may take unless it has a timeout marker or pytest-timeout's own `timeout` "
+        f"is set; 0 gives none (default {DEFAULT_TIMEOUT:g})",
+    )
     group.addoption(
         UPDATE_OPTION,
         action="store_true",
@@ -100,8 +115,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # The fuzzing fixture, where its extra (schemathesis) is installed.
     if importlib.util.find_spec("schemathesis") is not None:
         config.pluginmanager.import_plugin("fastapi_testkit.fuzz")
-    for name, description in TOPIC_MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {description}")
+    # pytest-xdist has a `worker_id` fixture of its own; the kit's stands in only without it.
+    if not config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.import_plugin("fastapi_testkit.workers")
+    for line in config.getini(MARKERS_INI):
+        config.addinivalue_line("markers", line)
     for name, description in BACKEND_MARKERS.items():
         config.addinivalue_line("markers", f"{name}(reason): {description}")
 
@@ -128,23 +146,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Give every test a timeout unless the project chose one, so a hung await fails the test."""
     if config.getoption("timeout", None) is not None or config.getini("timeout"):
         return
+    timeout = _default_timeout(config)
     for item in items:
-        if item.get_closest_marker("timeout") is None:
-            fuzzing = "fuzz_app" in getattr(item, "fixturenames", ())
-            item.add_marker(pytest.mark.timeout(FUZZ_TIMEOUT if fuzzing else DEFAULT_TIMEOUT))
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        if "fuzz_app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(FUZZ_TIMEOUT))
+        elif timeout:
+            item.add_marker(pytest.mark.timeout(timeout))
+
+
+def _default_timeout(config: pytest.Config) -> float:
+    value = config.getini(TIMEOUT_INI)
+    try:
+        timeout = float(value)
+    except ValueError:
+        timeout = -1.0
+    if timeout < 0:
+        raise pytest.UsageError(f"{TIMEOUT_INI} = {value!r}: give a number of seconds (0 for no default timeout)")
+    return timeout
 
 
 @pytest.fixture(scope="session")
 def backend(pytestconfig: pytest.Config) -> Backend:
     """The backend this run uses: `--backend` or `TESTKIT_BACKEND`."""
     return Backend(pytestconfig.getoption("backend"))
-
-
-@pytest.fixture(scope="session")
-def worker_id(request: pytest.FixtureRequest) -> str:
-    """The pytest-xdist worker running this test (`gw0`, `gw1`, ...), or `master` without xdist."""
-    workerinput = getattr(request.config, "workerinput", None)
-    return "master" if workerinput is None else str(workerinput["workerid"])
 
 
 def _stop_run(request: pytest.FixtureRequest, error: BackendUnavailableError) -> None:

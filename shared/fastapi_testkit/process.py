@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +58,9 @@ def served_module(
     *,
     env: Mapping[str, str] | None = None,
     port: int | None = None,
+    args: Sequence[str] = (),
+    port_variable: str | None = "PORT",
+    health_path: str = "/health",
     startup_timeout: float = 30,
     shutdown_timeout: float = 10,
 ) -> Iterator[ServedProcess]:
@@ -65,24 +68,32 @@ def served_module(
 
     What `hatch run <service>:serve` runs, so a test can prove that the real process starts on
     its defaults and answers a real client. `port` fixes the port (a test that restarts a
-    killed service where its clients expect it); default a free one. `env` replaces the environment (default: this
-    one); drop your service's own variables from it so a developer's shell cannot leak in. On
-    exit the process gets SIGTERM (uvicorn's graceful shutdown, lifespan included) and is
+    killed service where its clients expect it); default a free one. `env` replaces the environment
+    (default: this one); drop your service's own variables from it so a developer's shell cannot leak in.
+
+    What this repository's services share is the default, and each part can be changed:
+    `args` go on the command line, with `{port}` in them replaced by the port (a service that
+    takes `--port` rather than a variable: `args=["--port", "{port}"]`, `port_variable=None`);
+    `port_variable` names the variable the port is put in; `health_path` is the path asked
+    until any HTTP answer comes (the test asserts which one it expects).
+
+    On exit the process gets SIGTERM (uvicorn's graceful shutdown, lifespan included) and is
     killed if it is still running after `shutdown_timeout`; read `process.returncode` and
     `log` afterwards to check how it ended.
     """
     port = free_port() if port is None else port
-    environment = dict(os.environ if env is None else env) | {"PORT": str(port)}
+    environment = dict(os.environ if env is None else env)
+    if port_variable is not None:
+        environment[port_variable] = str(port)
+    command = [sys.executable, "-m", module, *(arg.replace("{port}", str(port)) for arg in args)]
     log_path = cwd / f"{module}.log"
     with (
         log_path.open("wb") as log,
-        subprocess.Popen(
-            [sys.executable, "-m", module], cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT
-        ) as process,
+        subprocess.Popen(command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT) as process,
     ):
         served = ServedProcess(f"http://127.0.0.1:{port}", process, log_path)
         try:
-            _wait_until_answering(served, startup_timeout)
+            _wait_until_answering(served, health_path, startup_timeout)
             yield served
         finally:
             if process.poll() is None:
@@ -94,15 +105,15 @@ def served_module(
                 process.wait()
 
 
-def _wait_until_answering(served: ServedProcess, timeout: float) -> None:
-    """Until `/health` gives any HTTP answer; the test asserts which one it expects."""
+def _wait_until_answering(served: ServedProcess, path: str, timeout: float) -> None:
+    """Until `path` gives any HTTP answer; the test asserts which one it expects."""
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=1) as client:
         while True:
             if served.process.poll() is not None:
                 raise RuntimeError(f"the process exited with {served.process.returncode}:\n{served.log}")
             try:
-                client.get(f"{served.url}/health")
+                client.get(f"{served.url}{path}")
                 return
             except httpx.TransportError:
                 if time.monotonic() > deadline:

@@ -7,7 +7,8 @@ opens through it). `sse_stream_sync` does the same with Starlette's `TestClient`
 streams. Events are httpx-sse's `ServerSentEvent`. What the kit adds to httpx-sse:
 
 - a deadline on opening and on every read, so a stream that stops sending fails the test
-  with what it received so far instead of hanging it;
+  with what it received so far instead of hanging it (`fastapi_testkit.timeouts.ReceiveTimeout`,
+  as the WebSocket helpers raise: a `TimeoutError` and an `AssertionError`);
 - a clear failure when the answer is not a 200 `text/event-stream`, with the status and body;
 - a reader that runs beside the test (a task; a thread for the sync client, whose blocking
   reads cannot be given a deadline otherwise), so a read that timed out leaves the stream
@@ -32,6 +33,8 @@ from typing import Any
 
 import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
+
+from fastapi_testkit.timeouts import ReceiveTimeout, receive_timeout
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -78,8 +81,8 @@ class _Stream:
     def _ended(self) -> AssertionError:
         return AssertionError(f"{self._description} ended before the next event; received: {self.received!r}")
 
-    def _timed_out(self, timeout: float) -> AssertionError:
-        return AssertionError(f"no event within {timeout}s from {self._description}; received: {self.received!r}")
+    def _timed_out(self, timeout: float) -> ReceiveTimeout:
+        return receive_timeout("event", timeout, self._description, self.received)
 
 
 class EventStream(_Stream):
@@ -99,7 +102,7 @@ class EventStream(_Stream):
             raise self._timed_out(timeout) from None
 
     async def next_event(self, timeout: float | None = None) -> ServerSentEvent:
-        """The next event; `AssertionError` if none comes within the deadline or the stream ends."""
+        """The next event; `ReceiveTimeout` if none comes within the deadline, `AssertionError` if the stream ends."""
         timeout = self.timeout if timeout is None else timeout
         return self._accept(await self._get(timeout, time.monotonic() + timeout))
 
@@ -147,7 +150,7 @@ async def sse_stream(
                 if not _is_event_stream(source.response):
                     await source.response.aread()
         except TimeoutError:
-            raise AssertionError(
+            raise ReceiveTimeout(
                 f"no response to {description} within {timeout}s. Over httpx.ASGITransport an endless stream "
                 "never answers: it returns only complete responses. Read it from the `live_server` fixture instead."
             ) from None
@@ -179,7 +182,7 @@ class SyncEventStream(_Stream):
         return item
 
     def next_event(self, timeout: float | None = None) -> ServerSentEvent:
-        """The next event; `AssertionError` if none comes within the deadline or the stream ends."""
+        """The next event; `ReceiveTimeout` if none comes within the deadline, `AssertionError` if the stream ends."""
         timeout = self.timeout if timeout is None else timeout
         return self._accept(self._get(timeout, time.monotonic() + timeout))
 
@@ -236,7 +239,7 @@ def sse_stream_sync(
     try:
         first = inbox.get(timeout=timeout)
     except queue.Empty:
-        raise AssertionError(f"no response to {description} within {timeout}s") from None
+        raise ReceiveTimeout(f"no response to {description} within {timeout}s") from None
     if isinstance(first, Exception):
         raise first
     response: httpx.Response = first  # the thread's first message: the response, or why there is none

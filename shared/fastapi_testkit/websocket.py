@@ -35,6 +35,8 @@ from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fastapi_testkit.timeouts import receive_timeout
+
 if TYPE_CHECKING:
     # Only for the annotation: importing starlette.testclient warns (it moves to httpx2), and
     # a suite that never uses TestClient should not have to silence that.
@@ -48,18 +50,30 @@ class WebSocketSession(AsyncWebSocketSession):
     """An httpx-ws session whose receives give up after `receive_timeout` seconds.
 
     `receive_text()`, `receive_bytes()`, `receive_json()` and `receive()` all wait at most
-    `receive_timeout` seconds unless given a `timeout` of their own, then raise `TimeoutError`.
+    `receive_timeout` seconds unless given a `timeout` of their own, then raise
+    `fastapi_testkit.timeouts.ReceiveTimeout` (a `TimeoutError` and an `AssertionError`, with the
+    message shape the SSE helpers use: `no message within 5.0s from WebSocket /path; received: [...]`).
     A server close raises `httpx_ws.WebSocketDisconnect`, whose `.code` is the close code.
     """
 
     receive_timeout: float = DEFAULT_RECEIVE_TIMEOUT
+    description: str = "the WebSocket"
+    """Where the session goes (`WebSocket /ws/chat/lobby`), for the timeout's message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.received: list[str | bytes] = []
+        """Every text and binary message received so far, in order."""
 
     async def receive(self, timeout: float | None = None) -> wsproto.events.Event:  # noqa: ASYNC109 (httpx-ws signature)
         deadline = self.receive_timeout if timeout is None else timeout
         try:
-            return await super().receive(deadline)
+            event = await super().receive(deadline)
         except TimeoutError:
-            raise TimeoutError(f"nothing received on the WebSocket within {deadline}s") from None
+            raise receive_timeout("message", deadline, self.description, self.received) from None
+        if isinstance(event, wsproto.events.Message):
+            self.received.append(event.data)
+        return event
 
 
 def with_state(app: ASGIApp, state: Mapping[str, Any]) -> ASGIApp:
@@ -132,6 +146,7 @@ class WebSocketConnector:
                 aconnect_ws(path, http, session_class=WebSocketSession, **kwargs) as session,
             ):
                 session.receive_timeout = self.receive_timeout
+                session.description = f"WebSocket {path}"
                 yield session
         except BaseExceptionGroup as group:
             sole = _sole_exception(group)
@@ -143,8 +158,9 @@ class WebSocketConnector:
 def receive_text_sync(session: "WebSocketTestSession", timeout: float = DEFAULT_RECEIVE_TIMEOUT) -> str:
     """`session.receive_text()` for a Starlette `TestClient` session, giving up after `timeout` seconds.
 
-    Raises `TimeoutError` when nothing arrives in time, and `starlette.websockets.WebSocketDisconnect`
-    (with the server's code) when the server closes, as `receive_text()` does.
+    Raises `ReceiveTimeout` (a `TimeoutError`) when nothing arrives in time, and
+    `starlette.websockets.WebSocketDisconnect` (with the server's code) when the server closes,
+    as `receive_text()` does.
     """
 
     async def receive() -> Message:
@@ -155,7 +171,8 @@ def receive_text_sync(session: "WebSocketTestSession", timeout: float = DEFAULT_
                 message: Message = await session._send_rx.receive()
                 return message
         except TimeoutError:
-            raise TimeoutError(f"nothing received on the WebSocket within {timeout}s") from None
+            # Starlette's session keeps no record of what it received: the message says so.
+            raise receive_timeout("message", timeout, "the TestClient WebSocket", None) from None
 
     message = session.portal.call(receive)
     session._raise_on_close(message)

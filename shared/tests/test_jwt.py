@@ -1,5 +1,7 @@
 """create_token: signed tokens for test users."""
 
+import sys
+
 import jwt
 import pytest
 
@@ -27,3 +29,16 @@ def test_extra_claims_are_added_and_none_removes_one() -> None:
 
     assert claims["role"] == "admin"
     assert "exp" not in claims
+
+
+def test_without_pyjwt_the_kit_imports_and_create_token_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyjwt is the `jwt` extra: the kit must load without it, and say what to install when asked."""
+    import fastapi_testkit
+
+    monkeypatch.setitem(sys.modules, "jwt", None)  # what an import of a missing package does
+    monkeypatch.delitem(sys.modules, "fastapi_testkit.jwt")
+
+    with pytest.raises(ImportError, match=r"install fastapi-testkit\[jwt\]"):
+        fastapi_testkit.create_token  # noqa: B018 (the attribute access is the import)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        fastapi_testkit.nothing  # noqa: B018

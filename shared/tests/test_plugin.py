@@ -57,7 +57,8 @@ def test_a_hung_test_fails_at_the_default_timeout(project: pytest.Pytester) -> N
     result = project.runpytest()
 
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*Timeout (>0.5s) from pytest-timeout*"])
+    # pytest-timeout 2.4 says "Timeout (>0.5s) from pytest-timeout", 2.3 "Timeout >0.5s".
+    result.stdout.fnmatch_lines(["*Failed: Timeout*>0.5s*"])
 
 
 def test_a_configured_timeout_is_left_alone(project: pytest.Pytester) -> None:
@@ -201,3 +202,73 @@ def test_a_backend_marker_without_a_reason_is_an_error(project: pytest.Pytester)
 
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*real_only needs a reason*"])
+
+
+@pytest.mark.timeout(120)  # a whole pytest started in a subprocess, on a loaded machine
+def test_a_project_lists_its_own_topic_markers(project: pytest.Pytester) -> None:
+    project.makeini(CONFIG + "testkit_markers =\n    payments: moves money\n    search\n")
+    project.makepyfile(
+        test_ours="""
+        import pytest
+
+        @pytest.mark.payments
+        @pytest.mark.search
+        def test_ours():
+            pass
+        """,
+        test_theirs="""
+        import pytest
+
+        @pytest.mark.websocket
+        def test_this_repositorys():
+            pass
+        """,
+    )
+
+    # A process of its own: pytest caches marker names it has seen registered (this run's
+    # `websocket`) in the process-wide `pytest.mark`. One process, the slow part, for both files.
+    result = project.runpytest_subprocess(
+        "--strict-markers", "-p", "no:cacheprovider", "-p", "no:xdist", "--continue-on-collection-errors"
+    )
+
+    result.assert_outcomes(passed=1, errors=1)  # ours pass ...
+    # ... and the listed vocabulary replaces the default one: `websocket` is no longer a marker there.
+    result.stdout.fnmatch_lines(["*ERROR collecting test_theirs.py*", "*'websocket' not found in `markers`*"])
+
+
+@pytest.mark.parametrize(("setting", "marker"), [("7", (7.0,)), ("0", None)])
+def test_the_default_timeout_is_an_ini_option(project: pytest.Pytester, setting: str, marker: object) -> None:
+    project.makeini(CONFIG + f"testkit_timeout = {setting}\n")
+    project.makepyfile(
+        f"""
+        def test_marker(request):
+            found = request.node.get_closest_marker("timeout")
+            assert (found and found.args) == {marker!r}
+        """
+    )
+
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_default_timeout_that_is_not_a_number_is_a_usage_error(project: pytest.Pytester) -> None:
+    project.makeini(CONFIG + "testkit_timeout = soon\n")
+    project.makepyfile("def test_one(): pass")
+
+    result = project.runpytest()
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*testkit_timeout = 'soon': give a number of seconds*"])
+
+
+@pytest.mark.parametrize("xdist", [True, False], ids=["with-xdist", "without-xdist"])
+def test_worker_id_is_xdists_own_where_xdist_is_loaded(project: pytest.Pytester, xdist: bool) -> None:
+    project.makepyfile(
+        f"""
+        def test_worker(request, worker_id):
+            assert worker_id == "master"
+            fixture = request._fixturemanager.getfixturedefs("worker_id", request.node)[-1]
+            assert fixture.func.__module__ == {"xdist.plugin" if xdist else "fastapi_testkit.workers"!r}
+        """
+    )
+
+    project.runpytest(*([] if xdist else ["-p", "no:xdist"])).assert_outcomes(passed=1)

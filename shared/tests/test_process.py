@@ -112,3 +112,40 @@ def test_a_given_port_is_used_so_a_killed_process_can_come_back_where_it_was(mod
     with served_module(module, tmp_path, port=port) as second:
         assert second.url == f"http://127.0.0.1:{port}"
         assert httpx.get(f"{second.url}/health").status_code == 200
+
+
+ELSEWHERE = """
+import os, sys
+import uvicorn
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.get("/ready")
+def ready() -> dict[str, object]:
+    return {"argv": sys.argv[1:], "port_variable": os.environ.get("PORT")}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[sys.argv.index("--port") + 1]))
+"""
+
+
+def test_the_port_argument_and_the_health_path_are_the_callers(tmp_path: Path) -> None:
+    """A service of another project: the port on its command line, readiness on /ready, no /health."""
+    (tmp_path / "other_service.py").write_text(ELSEWHERE)
+
+    with served_module(
+        "other_service", tmp_path, args=["--port", "{port}"], port_variable=None, health_path="/ready", env={}
+    ) as served:
+        answer = httpx.get(f"{served.url}/ready").json()
+
+    port = served.url.rpartition(":")[2]
+    assert answer == {"argv": ["--port", port], "port_variable": None}
+    assert "GET /ready" in served.log  # waited on /ready ...
+    assert "GET /health" not in served.log  # ... and never asked /health
+
+
+def test_the_port_goes_in_the_variable_the_caller_names(tmp_path: Path) -> None:
+    (tmp_path / "app_port.py").write_text(APP.replace('os.environ["PORT"]', 'os.environ["APP_PORT"]'))
+
+    with served_module("app_port", tmp_path, port_variable="APP_PORT", env={}) as served:
+        assert httpx.get(f"{served.url}/health").status_code == 200

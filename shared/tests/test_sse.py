@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from fastapi_testkit import lifespan_client, live_server
 from fastapi_testkit.sse import sse_stream, sse_stream_sync
+from fastapi_testkit.timeouts import ReceiveTimeout
 
 pytestmark = pytest.mark.sse
 
@@ -87,8 +88,10 @@ async def test_a_read_that_timed_out_leaves_the_stream_readable(
     http: httpx.AsyncClient, feed: "asyncio.Queue[str]"
 ) -> None:
     async with sse_stream(http, "/fed", timeout=2) as stream:
-        with pytest.raises(AssertionError, match=r"no event within 0.05s from GET /fed; received: \[\]"):
+        # The WebSocket helpers' exception and message shape (test_websocket's twin).
+        with pytest.raises(ReceiveTimeout, match=r"^no event within 0.05s from GET /fed; received: \[\]$") as raised:
             await stream.next_event(timeout=0.05)
+        assert isinstance(raised.value, TimeoutError)
         feed.put_nowait("late")
         assert (await stream.next_event()).data == "late"
 
@@ -119,7 +122,7 @@ async def test_an_error_while_reading_reaches_the_test() -> None:
 
 async def test_an_endless_stream_over_the_in_process_transport_fails_with_a_hint() -> None:
     async with lifespan_client(make_app()) as client:
-        with pytest.raises(AssertionError, match=r"never answers.*live_server"):
+        with pytest.raises(ReceiveTimeout, match=r"never answers.*live_server"):
             async with sse_stream(client, "/endless", timeout=0.2):
                 pass  # pragma: no cover
 
@@ -193,7 +196,7 @@ def test_a_sync_server_that_never_answers_fails_within_the_deadline() -> None:
         server.listen()
         url = f"http://127.0.0.1:{server.getsockname()[1]}/"
         with (
-            pytest.raises(AssertionError, match=re.escape(f"no response to GET {url} within 0.2s")),
+            pytest.raises(ReceiveTimeout, match=re.escape(f"no response to GET {url} within 0.2s")),
             sse_stream_sync(client, url, timeout=0.2),
         ):
             pass  # pragma: no cover

@@ -12,6 +12,7 @@ from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from fastapi_testkit import lifespan_client
+from fastapi_testkit.timeouts import ReceiveTimeout
 from fastapi_testkit.websocket import WebSocketConnector, receive_text_sync
 
 pytestmark = pytest.mark.websocket
@@ -84,10 +85,23 @@ async def test_without_state_the_app_runs_no_lifespan() -> None:
 async def test_every_receive_has_a_deadline() -> None:
     ws = WebSocketConnector(make_app(), receive_timeout=0.1)
     async with ws.connect("/silent") as session:
-        with pytest.raises(TimeoutError, match=r"nothing received on the WebSocket within 0\.1s"):
+        with pytest.raises(TimeoutError, match=r"no message within 0\.1s from WebSocket /silent; received: \[\]"):
             await session.receive_text()
         with pytest.raises(TimeoutError, match=r"within 0\.05s"):
             await session.receive_bytes(timeout=0.05)
+
+
+async def test_a_receive_timeout_fails_as_the_sse_helpers_do_with_what_came_before() -> None:
+    """The SSE helpers' exception and message shape (test_sse's twin), with the messages received so far."""
+    ws = WebSocketConnector(make_app(), receive_timeout=0.1)
+    async with ws.connect("/echo/a") as session:
+        await session.send_text("hi")
+        assert await session.receive_text() == "a: hi"
+        with pytest.raises(ReceiveTimeout) as raised:
+            await session.receive_text()
+
+    assert isinstance(raised.value, AssertionError)  # also what a failed expectation raises
+    assert str(raised.value) == "no message within 0.1s from WebSocket /echo/a; received: ['a: hi']"
 
 
 async def test_a_close_before_accept_raises_with_the_servers_code() -> None:
@@ -152,7 +166,7 @@ def test_receive_text_sync_reads_a_testclient_session_with_a_deadline() -> None:
         with client.websocket_connect("/echo/sync") as session:
             session.send_text("hi")
             assert receive_text_sync(session) == "sync: hi"
-            with pytest.raises(TimeoutError, match=r"within 0\.1s"):
+            with pytest.raises(ReceiveTimeout, match=r"no message within 0\.1s from the TestClient WebSocket"):
                 receive_text_sync(session, timeout=0.1)
             # The session is still usable after a timed-out read.
             session.send_text("again")

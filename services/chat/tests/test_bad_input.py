@@ -117,7 +117,11 @@ async def test_a_binary_frame_is_closed_with_1003(ws: WebSocketConnector, client
     await no_rooms_left(client)
 
 
-@pytest.mark.parametrize("path", ["/ws/chat/lobby", f"/ws/notifications?token={token()}"])
+# ids: the token holds the time it was made, and pytest-xdist needs every worker to collect the
+# same ids (a collection that crossed a second boundary failed the run).
+@pytest.mark.parametrize(
+    "path", ["/ws/chat/lobby", f"/ws/notifications?token={token()}"], ids=["chat", "notifications"]
+)
 def test_text_that_is_not_unicode_is_closed_with_1007(app: FastAPI, path: str) -> None:
     """A lone surrogate cannot be encoded as UTF-8 (nor stored): refused, not a crash.
 

@@ -38,7 +38,11 @@ async def test_the_room_is_empty_again_after_real_clients_leave(live_server: Liv
 
 
 @pytest.mark.auth
-@pytest.mark.parametrize("query", ["", "?token=invalid", f"?token={token(expires_in=-10)}"])
+# ids: the expired token holds the time it was made, and pytest-xdist needs every worker to
+# collect the same ids (a collection that crossed a second boundary failed the run).
+@pytest.mark.parametrize(
+    "query", ["", "?token=invalid", f"?token={token(expires_in=-10)}"], ids=["no-token", "invalid", "expired"]
+)
 async def test_a_rejected_notification_socket_is_an_http_403_over_the_network(
     live_server: LiveServer, query: str
 ) -> None:
