@@ -57,6 +57,7 @@ def served_module(
     cwd: Path,
     *,
     env: Mapping[str, str] | None = None,
+    port: int | None = None,
     args: Sequence[str] = (),
     port_variable: str | None = "PORT",
     health_path: str = "/health",
@@ -66,8 +67,9 @@ def served_module(
     """Run `python -m module` in `cwd` with `PORT` set to a free port, until it answers `/health`.
 
     What `hatch run <service>:serve` runs, so a test can prove that the real process starts on
-    its defaults and answers a real client. `env` replaces the environment (default: this
-    one); drop your service's own variables from it so a developer's shell cannot leak in.
+    its defaults and answers a real client. `port` fixes the port (a test that restarts a
+    killed service where its clients expect it); default a free one. `env` replaces the environment
+    (default: this one); drop your service's own variables from it so a developer's shell cannot leak in.
 
     What this repository's services share is the default, and each part can be changed:
     `args` go on the command line, with `{port}` in them replaced by the port (a service that
@@ -79,7 +81,7 @@ def served_module(
     killed if it is still running after `shutdown_timeout`; read `process.returncode` and
     `log` afterwards to check how it ended.
     """
-    port = free_port()
+    port = free_port() if port is None else port
     environment = dict(os.environ if env is None else env)
     if port_variable is not None:
         environment[port_variable] = str(port)

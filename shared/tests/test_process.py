@@ -104,6 +104,16 @@ def test_uvicorn_arguments_insist_on_exactly_one_run(monkeypatch: pytest.MonkeyP
         uvicorn_arguments(lambda argv: None, [], monkeypatch)
 
 
+def test_a_given_port_is_used_so_a_killed_process_can_come_back_where_it_was(module: str, tmp_path: Path) -> None:
+    port = free_port()
+    with served_module(module, tmp_path, port=port) as first:
+        first.process.kill()
+        first.process.wait()
+    with served_module(module, tmp_path, port=port) as second:
+        assert second.url == f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{second.url}/health").status_code == 200
+
+
 ELSEWHERE = """
 import os, sys
 import uvicorn

@@ -5,6 +5,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
@@ -47,10 +50,10 @@ async def open_redis(url: str, *, max_connections: int | None = None, **options:
         return FakeAsyncRedis(server=server, db=int(parts.path.strip("/") or 0), **options)
     # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
     if max_connections is None:
-        redis = Redis.from_url(url, client_name="chat", **options)
+        redis = Redis.from_url(url, client_name="chat", retry=reconnecting(), **options)
     else:
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=POOL_WAIT, client_name="chat", **options
+            url, max_connections=max_connections, timeout=POOL_WAIT, client_name="chat", retry=reconnecting(), **options
         )
         redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
     try:
@@ -59,6 +62,17 @@ async def open_redis(url: str, *, max_connections: int | None = None, **options:
         await redis.aclose()
         raise RedisUnavailableError(f"Redis at {_redacted(url)} did not answer: {error}") from error
     return redis
+
+
+def reconnecting() -> Retry:
+    """Up to three retries of a command whose connection broke, each on a new connection.
+
+    redis-py 8 gives a client made with `from_url` no retries: a connection the server closed
+    while it sat in the pool (a restart, a failover, an idle timeout, `CLIENT KILL`) failed the
+    next command, a 500 (tests/test_faults.py). Connection errors only: after a timeout the
+    server may have run the command, and running it again could count it twice.
+    """
+    return Retry(EqualJitterBackoff(cap=0.5, base=0.01), retries=3, supported_errors=(RedisConnectionError,))
 
 
 def _redacted(url: str) -> str:

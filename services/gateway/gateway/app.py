@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway import errors
 from gateway.dependencies import HttpClient, RedisDep, Sessionmaker, SettingsDep
 from gateway.health import check_all
 from gateway.ratelimit import RateLimiter
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
                 await engine.dispose()
 
     app = FastAPI(title="Gateway", lifespan=lifespan)
+    errors.install(app)
 
     # /health before the router: the proxy's catch-all routes must not see it first.
     @app.get("/health")

@@ -2,12 +2,13 @@
 
 import asyncio
 from functools import partial
+from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import unquote
 
 import httpx
 from fastapi import APIRouter, HTTPException, Path, Request, WebSocket, status
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.dependencies import (
@@ -30,6 +31,15 @@ from gateway.websocket_proxy import POLICY_VIOLATION, TRY_AGAIN_LATER, proxy_web
 router = APIRouter()
 
 DASHBOARD_TIMEOUT = 5.0
+
+# The demo page (README, "The demo page"): one static file, read once, with no template.
+DEMO_PAGE = resources.files("gateway").joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+@router.get("/", include_in_schema=False)
+async def demo_page() -> HTMLResponse:
+    """Latest articles, a chat room, the live event stream and processing, each through this gateway."""
+    return HTMLResponse(DEMO_PAGE)
 
 
 async def _fetch_part(client: httpx.AsyncClient, url: str) -> dict[str, Any]:

@@ -1,0 +1,28 @@
+"""The demo page at `/`: served whole, and every URL it uses is one the gateway proxies.
+
+A browser drives it end to end against the real services in the repository's tests/test_browser.py.
+"""
+
+import re
+
+from fastapi_testkit import LifespanClient
+
+
+async def test_the_page_is_served_at_the_root_as_html(client: LifespanClient) -> None:
+    response = await client.get("/")
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    for part in ('id="articles"', 'id="chat-log"', 'id="events"', 'id="summary"'):
+        assert part in response.text
+
+
+async def test_the_page_calls_only_routes_of_the_proxied_services(client: LifespanClient) -> None:
+    page = (await client.get("/")).text
+    paths = re.findall(r"[`\"}](/[a-z]+/(?:api|ws)/[^`\"?]*)", page)  # after a quote, or ${location.host}
+
+    assert {path.split("/")[1] for path in paths} == {"articles", "chat", "events", "processing"}
+
+
+async def test_the_page_is_not_in_the_api_document(client: LifespanClient) -> None:
+    assert "/" not in (await client.get("/openapi.json")).json()["paths"]
