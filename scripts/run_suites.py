@@ -10,18 +10,34 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_TESTS_COLLECTED = 5  # pytest's exit code when a selection matched nothing
-# Two pytest-xdist workers per suite, one per core of the machines this is tested on; the kit
-# gives each worker databases of its own. Suites still run one after another, so their Redis
-# and PostgreSQL ranges never meet.
-PARALLEL = ["-n", "2"]
+# How suites share this 2-core machine (bench/README.md, "The test loop", has the figures):
+# - embedded backend: two suites side by side, each in one pytest process. Two xdist workers per
+#   suite, in sequence, took 99 s: each worker imports everything and collects every test again
+#   (3 s of a suite's 11), which two suites at once, one process each, spend only once: 56 s.
+#   Nothing is shared between suites there (SQLite files in tmp_path, fakeredis in process).
+# - real backend: one suite after another, each with two xdist workers, whose databases the kit
+#   keeps apart; suites in sequence, so their Redis and PostgreSQL ranges never meet.
+SIDE_BY_SIDE, ONE_PROCESS = 2, ["-n", "0"]
+IN_SEQUENCE, TWO_WORKERS = 1, ["-n", "2"]
 # Installs and runs every suite again in fresh folders: its own command (`hatch run test-copy`).
 COPY_OUT = "tests/test_copy_out.py"
+# Tests marked `slow` (real timings on the services' defaults, whole systems started, processes
+# killed) are left to `--slow`, which CI passes: the everyday loop stays under 90 s.
+NOT_SLOW = "not slow"
+# Longest first, so that side by side the two lanes end together (the repo's whole-system tests
+# are the longest with --slow); the summary keeps the reading order.
+START_ORDER = ["repo", "articles", "kit", "chat", "events", "processing", "gateway"]
+_print_lock = threading.Lock()
 
 
 @dataclass
@@ -50,25 +66,51 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run(name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
-    print(f"\n=== {name}: {' '.join(command)}", flush=True)
+def run(
+    name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None, *, capture: bool = False
+) -> Result:
+    """Run one command. `capture`: print its output as one block when it ends (suites side by side)."""
+    header = f"\n=== {name}: {' '.join(command)}"
     start = time.monotonic()
-    code = subprocess.run(command, cwd=cwd, env=env, check=False).returncode
-    return Result(name, code, time.monotonic() - start)
+    if not capture:
+        print(header, flush=True)
+        code = subprocess.run(command, cwd=cwd, env=env, check=False).returncode
+        return Result(name, code, time.monotonic() - start)
+    done = subprocess.run(command, cwd=cwd, env=env, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with _print_lock:
+        print(header, flush=True)
+        sys.stdout.buffer.write(done.stdout)
+        sys.stdout.flush()
+    return Result(name, done.returncode, time.monotonic() - start)
 
 
-def run_kit(pytest_args: list[str], *, cov: bool) -> Result:
+def run_kit(pytest_args: list[str], *, cov: bool, capture: bool = False) -> Result:
     """The kit's own tests. Coverage is measured with `coverage run`, not pytest-cov: the kit is
     a pytest plugin, imported before pytest-cov starts, so pytest-cov would miss its top level."""
     python, kit = sys.executable, ROOT / "shared"
     if not cov:
-        return run("kit", [python, "-m", "pytest", *pytest_args], kit)
+        return run("kit", [python, "-m", "pytest", *pytest_args], kit, capture=capture)
     start = time.monotonic()
-    result = run("kit", [python, "-m", "coverage", "run", "-m", "pytest", *pytest_args], kit)
+    result = run("kit", [python, "-m", "coverage", "run", "-m", "pytest", *pytest_args], kit, capture=capture)
     if result.code == 0:
-        run("kit", [python, "-m", "coverage", "html", "-d", str(ROOT / "htmlcov" / "kit")], kit)
-        result = run("kit", [python, "-m", "coverage", "report"], kit)
+        run("kit", [python, "-m", "coverage", "html", "-d", str(ROOT / "htmlcov" / "kit")], kit, capture=capture)
+        result = run("kit", [python, "-m", "coverage", "report"], kit, capture=capture)
     return Result("kit", result.code, time.monotonic() - start)  # the time of all three steps
+
+
+def without_slow(pytest_args: list[str]) -> list[str]:
+    """The arguments with `slow` deselected, inside the caller's own `-m` if it gave one."""
+    args, marks = [], []
+    it = iter(pytest_args)
+    for arg in it:
+        if arg == "-m":
+            marks.append(next(it, ""))
+        elif arg.startswith("-m"):
+            marks.append(arg.removeprefix("-m").removeprefix("="))
+        else:
+            args.append(arg)
+    expression = " and ".join([*(f"({m})" for m in marks), NOT_SLOW])
+    return [*args, "-m", expression]
 
 
 def verdict(result: Result, *, selecting: bool) -> str:
@@ -79,32 +121,55 @@ def verdict(result: Result, *, selecting: bool) -> str:
     return f"FAILED (exit {result.code})"
 
 
+def run_all(suites: dict[str, Callable[[], Result]], jobs: int) -> list[Result]:
+    """Every suite, `jobs` at a time, longest first; the results in the suites' own order."""
+    order = sorted(suites, key=lambda name: START_ORDER.index(name) if name in START_ORDER else len(START_ORDER))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {name: pool.submit(suites[name]) for name in order}
+    return [futures[name].result() for name in suites]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=["embedded", "real"], default="embedded")
     parser.add_argument("--cov", action="store_true", help="measure branch coverage of each service and the kit")
+    parser.add_argument("--slow", action="store_true", help="also run the tests marked slow (CI does)")
+    parser.add_argument("--jobs", type=int, help="suites at once (default: 2 embedded, 1 real; 1 = live output)")
     options, pytest_args = parser.parse_known_args(argv)
+    jobs = options.jobs or (SIDE_BY_SIDE if options.backend == "embedded" else IN_SEQUENCE)
+    if not options.slow:
+        pytest_args = without_slow(pytest_args)
     backend = ["--backend", options.backend]
     script = "cov" if options.cov else "test"
     chose_workers = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in pytest_args)
-    suite_args = pytest_args if chose_workers else [*PARALLEL, *pytest_args]
+    workers = ONE_PROCESS if jobs > 1 else TWO_WORKERS
+    suite_args = pytest_args if chose_workers else [*workers, *pytest_args]
     # `coverage run` (run_kit) does not follow xdist's worker processes: the kit's coverage run is serial.
     kit_args = pytest_args if options.cov else suite_args
+    capture = jobs > 1
 
     repo = [sys.executable, "-m", "pytest", f"--ignore={COPY_OUT}", *backend, *suite_args]
-    results = [run("repo", repo, ROOT)]
-    results.append(run_kit(backend + kit_args, cov=options.cov))
+    suites: dict[str, Callable[[], Result]] = {
+        "repo": partial(run, "repo", repo, ROOT, capture=capture),
+        "kit": partial(run_kit, backend + kit_args, cov=options.cov, capture=capture),
+    }
     hatch_bin, env = hatch(), child_env()
     for service in services():
-        results.append(run(service, [hatch_bin, "run", f"{service}:{script}", *backend, *suite_args], ROOT, env))
+        command = [hatch_bin, "run", f"{service}:{script}", *backend, *suite_args]
+        suites[service] = partial(run, service, command, ROOT, env, capture=capture)
+    if capture:
+        print(f"=== {len(suites)} suites, {jobs} at a time; each one's output when it ends", flush=True)
+    results = run_all(suites, jobs)
 
-    selecting = bool(pytest_args)
+    selecting = bool(pytest_args) and (options.slow or pytest_args[-2:] != ["-m", NOT_SLOW])
     width = max(len(r.name) for r in results)
     print(f"\n=== summary ({options.backend} backend{', coverage' if options.cov else ''})")
     for result in results:
         print(f"{result.name:<{width}}  {verdict(result, selecting=selecting):<20} {result.seconds:6.1f}s")
     failed = [r.name for r in results if verdict(r, selecting=selecting).startswith("FAILED")]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
+    if not options.slow:
+        print("(tests marked slow were left out: `--slow` runs them too, as CI does)")
     return 1 if failed else 0
 
 

@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_quick_mode_runs_one_case_and_reports_it_as_table_and_json(tmp_path: Path) -> None:
     done = subprocess.run(
         [

@@ -12,7 +12,9 @@ def commands(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
     """Record the commands instead of running them; the articles suite 'fails'."""
     seen: list[tuple[str, list[str]]] = []
 
-    def fake_run(name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> run_suites.Result:
+    def fake_run(
+        name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None, *, capture: bool = False
+    ) -> run_suites.Result:
         seen.append((name, command))
         return run_suites.Result(name, 1 if name == "articles" else 0, 0.1)
 
@@ -28,28 +30,57 @@ def test_a_failing_suite_does_not_stop_the_others(
     code = run_suites.main([])
 
     assert code == 1
-    assert [name for name, _ in commands] == ["repo", "kit", "articles", "zeta"]
+    assert sorted(name for name, _ in commands) == ["articles", "kit", "repo", "zeta"]
     out = capsys.readouterr().out
+    summary = out[out.index("=== summary") :].splitlines()
+    assert summary[1].startswith("repo      passed")  # the reading order, whatever the finishing order
     assert "articles  FAILED (exit 1)" in out
     assert "zeta      passed" in out
-    assert out.rstrip().endswith("3 passed, 1 failed: articles")
+    assert "3 passed, 1 failed: articles" in out
+
+
+def test_slow_tests_are_left_to_the_slow_flag_and_a_callers_marks_are_kept(
+    commands: list[tuple[str, list[str]]],
+) -> None:
+    run_suites.main(["-m", "cache"])
+    run_suites.main(["--slow", "-m", "cache"])
+
+    zeta = [command for name, command in commands if name == "zeta"]
+    assert zeta[0][-2:] == ["-m", "(cache) and not slow"]
+    assert zeta[1][-2:] == ["-m", "cache"]
+
+
+def test_embedded_suites_run_side_by_side_in_one_process_each_real_ones_in_sequence_with_two_workers(
+    commands: list[tuple[str, list[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs: list[int] = []
+    run_all = run_suites.run_all
+    monkeypatch.setattr(run_suites, "run_all", lambda suites, n: jobs.append(n) or run_all(suites, n))
+
+    run_suites.main([])
+    run_suites.main(["--backend", "real"])
+
+    assert jobs == [2, 1]
+    zeta = [command for name, command in commands if name == "zeta"]
+    assert zeta[0][5:7] == ["-n", "0"]
+    assert zeta[1][5:7] == ["-n", "2"]
 
 
 def test_each_service_runs_in_its_own_environment_with_the_arguments(commands: list[tuple[str, list[str]]]) -> None:
-    run_suites.main(["--backend", "real", "-x"])
+    run_suites.main(["--backend", "real", "--slow", "-x"])
 
     assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "real", "-n", "2", "-x"]
     assert dict(commands)["repo"][-6:] == ["--ignore=tests/test_copy_out.py", "--backend", "real", "-n", "2", "-x"]
 
 
 def test_the_callers_choice_of_workers_wins(commands: list[tuple[str, list[str]]]) -> None:
-    run_suites.main(["-n", "4"])
+    run_suites.main(["--slow", "-n", "4"])
 
     assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "embedded", "-n", "4"]
 
 
 def test_coverage_runs_each_services_cov_script(commands: list[tuple[str, list[str]]]) -> None:
-    run_suites.main(["--cov"])
+    run_suites.main(["--cov", "--slow", "--jobs", "1"])
 
     assert dict(commands)["zeta"] == ["hatch", "run", "zeta:cov", "--backend", "embedded", "-n", "2"]
     kit = [command[3:] for name, command in commands if name == "kit"]

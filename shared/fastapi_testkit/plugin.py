@@ -52,7 +52,7 @@ TOPIC_MARKERS = {
     "lifespan": "resources created in the app's lifespan",
     "proxy": "requests forwarded to an upstream service",
     "ratelimit": "limits on how often a client may call",
-    "slow": "takes more than a second; deselect with -m 'not slow'",
+    "slow": "real timings on the defaults, or whole processes: left to `hatch run test --slow` and CI",
 }
 
 EMBEDDED_ONLY, REAL_ONLY = "embedded_only", "real_only"

@@ -37,6 +37,7 @@ async def test_a_probe_gives_up_on_a_connection_left_open() -> None:
     assert reply.seconds >= 0.5
 
 
+@pytest.mark.slow
 async def test_the_battery_fails_on_stock_uvicorn_naming_the_first_abuse_it_let_through() -> None:
     """uvicorn on its own serves a 9,000-character target (a 404 here): the services' serving.py is why they pass."""
     async with live_server(health_app()) as server:
