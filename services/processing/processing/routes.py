@@ -1,8 +1,10 @@
 """The /api/articles resource and its processing trigger."""
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, status
+from taskiq.exceptions import SendTaskError
 
 from processing.dependencies import BrokerDep, NewArticle, SessionDep, SessionmakerDep, SettingsDep, SummarizerDep
 from processing.models import Article, Status
@@ -10,6 +12,8 @@ from processing.queue import enqueue, retry_policy
 from processing.schemas import ArticleRead, ProcessingStarted
 from processing.storage import Claim, claim, count_by_status
 from processing.tasks import process_article_async
+
+logger = logging.getLogger(__name__)
 
 # Ids beyond a 32-bit integer are refused with a 422; PostgreSQL would turn them into a driver
 # error (a 500) instead.
@@ -66,9 +70,14 @@ async def trigger_processing(
     if outcome is Claim.BUSY:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"Article {article_id} is already processing")
     if broker is not None:
-        # Queue mode: only the id is sent; the job reads the rest from the database. Should the
-        # enqueue fail, the claim stays and recovery enqueues it once the lease is over.
-        await enqueue(broker, article_id)
+        # Queue mode: only the id is sent; the job reads the rest from the database. The claim
+        # committed above is the outbox: should the send fail (Redis unreachable), the work is
+        # still accepted, and recovery enqueues it once the lease is over. A 503 here would be
+        # worse: the client's retry would find the article claimed and get a 409.
+        try:
+            await enqueue(broker, article_id)
+        except SendTaskError as error:
+            logger.warning("article %s: the queue is unreachable (%r); recovery enqueues it", article_id, error.__cause__)
         return ProcessingStarted()
     # The id and the sessionmaker, not `session` or the ORM object: the task runs after the
     # response and must not borrow what belongs to the request.

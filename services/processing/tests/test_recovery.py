@@ -13,7 +13,9 @@ from typing import Literal
 
 import httpx
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import update
+from taskiq import BrokerMessage, InMemoryBroker
 
 from fastapi_testkit import eventually, lifespan_client
 from fastapi_testkit.process import served_module
@@ -70,6 +72,42 @@ async def test_an_expired_claim_is_recovered_periodically_not_only_at_startup(se
         recovered = await wait_for_status(client, article["id"], "processed")
 
     assert recovered["summary"] == "CLAIMED, THEN LOST."
+
+
+async def test_a_trigger_whose_send_to_the_queue_fails_is_accepted_and_recovered(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis gone at the moment of the send: the claim is already committed (the outbox), so
+    the answer is the 202, not a 500, and recovery enqueues the job once the lease is over."""
+    scaled = settings.model_copy(
+        update={
+            "mode": "queue",
+            "summarizer": shout,
+            "lease": 0.5,
+            "summary_timeout": 0.1,
+            "recovery_interval": 0.1,
+            "max_attempts": 1,
+        }
+    )
+    sends = 0
+    kick = InMemoryBroker.kick
+
+    async def first_send_fails(self: InMemoryBroker, message: BrokerMessage) -> None:
+        nonlocal sends
+        sends += 1
+        if sends == 1:
+            raise RedisConnectionError("Connection refused")
+        await kick(self, message)
+
+    monkeypatch.setattr(InMemoryBroker, "kick", first_send_fails)
+    async with lifespan_client(create_app(scaled)) as client:
+        article = await create_article(client, content="Sent while Redis was down.")
+        r = await client.post(f"/api/articles/{article['id']}/process")
+        assert r.status_code == 202, r.text
+        recovered = await wait_for_status(client, article["id"], "processed")
+
+    assert recovered["summary"] == "SENT WHILE REDIS WAS DOWN."
+    assert sends == 2
 
 
 @pytest.mark.slow
