@@ -1,5 +1,6 @@
 """scripts/run_suites.py: every suite runs, failures do not stop the rest, the summary tells."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,12 @@ def test_embedded_suites_run_side_by_side_in_one_process_each_real_ones_in_seque
 ) -> None:
     jobs: list[int] = []
     run_all = run_suites.run_all
-    monkeypatch.setattr(run_suites, "run_all", lambda suites, n: jobs.append(n) or run_all(suites, n))
+
+    def counting(suites: dict[str, Callable[[], run_suites.Result]], n: int) -> list[run_suites.Result]:
+        jobs.append(n)
+        return run_all(suites, n)
+
+    monkeypatch.setattr(run_suites, "run_all", counting)
 
     run_suites.main([])
     run_suites.main(["--backend", "real"])

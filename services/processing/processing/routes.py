@@ -77,7 +77,7 @@ async def trigger_processing(
         try:
             await enqueue(broker, article_id)
         except SendTaskError as error:
-            logger.warning("article %s: the queue is unreachable (%r); recovery enqueues it", article_id, error.__cause__)
+            logger.warning("article %s: queue unreachable (%r); recovery enqueues it", article_id, error.__cause__)
         return ProcessingStarted()
     # The id and the sessionmaker, not `session` or the ORM object: the task runs after the
     # response and must not borrow what belongs to the request.
