@@ -20,9 +20,14 @@ CLIENT_CLOSED_REQUEST = 499
 # Request headers an upstream needs; everything else (cookies, hop-by-hop headers, Host) stays
 # at the gateway.
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "last-event-id", "cache-control", "user-agent")
-# Response headers that describe this hop's connection, not the content. Content-Length goes
-# too: the body is relayed as it comes, and a stream cut short must not break its promise.
-HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"content-length"}
+# Response headers not relayed. Those that describe this hop's connection, not the content;
+# Content-Length too: the body is relayed as it comes, and a stream cut short must not break its
+# promise. And Date and Server, which the gateway's own server sets on every answer: relayed as
+# well, a client saw each twice.
+NOT_RELAYED = {
+    *(b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"content-length"),
+    *(b"date", b"server"),
+}
 # A plain answer that declares a length up to this is read whole and sent as one body. Streamed,
 # a small JSON answer cost Starlette's disconnect-listening task group, chunked framing and a
 # socket write more (head, chunk, terminator): measured with py-spy, about a third of the
@@ -133,7 +138,7 @@ async def forward(
         else:
             result = StreamingResponse(_relay(upstream, service, on_close), status_code=upstream.status_code)
             # Raw header pairs, so a repeated header (Set-Cookie) stays repeated, not joined by commas.
-            result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in HOP_BY_HOP]
+            result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in NOT_RELAYED]
             on_close = None  # the relay owns it now
     except httpx.TimeoutException:
         result = upstream_error(service, status.HTTP_504_GATEWAY_TIMEOUT, f"{service} did not answer in time")
@@ -165,8 +170,8 @@ async def _buffered(upstream: httpx.Response, service: str) -> Response:
     finally:
         await upstream.aclose()
     result = Response(body, status_code=upstream.status_code)
-    hop_by_hop = HOP_BY_HOP - {b"content-length"}
-    result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in hop_by_hop]
+    not_relayed = NOT_RELAYED - {b"content-length"}
+    result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in not_relayed]
     return result
 
 

@@ -61,6 +61,7 @@ def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
             "query": request.url.query,
             "headers": dict(request.headers),
             "body": body.decode(),
+            "pad": "x" * int(request.query_params.get("pad", 0)),  # a longer answer, to be streamed
         }
         if request.query_params.get("cookies"):  # two Set-Cookie headers, which must stay two
             reply = JSONResponse({"path": request.url.path})
@@ -68,6 +69,8 @@ def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
             reply.set_cookie("b", "2")
             return reply
         headers = {"x-upstream": name} | ({"www-authenticate": "Bearer"} if status == 401 else {})
+        if request.query_params.get("served"):  # what a real upstream's uvicorn adds to every answer
+            headers |= {"date": "Mon, 01 Jan 2024 00:00:00 GMT", "server": "upstream-uvicorn"}
         return JSONResponse(echoed, status_code=status, headers=headers)
 
     return app

@@ -55,6 +55,24 @@ async def test_the_upstreams_status_and_headers_come_back(client: LifespanClient
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_one_date_and_one_server_header_reach_the_client_over_a_real_socket(
+    live_server: LiveServer, streamed: bool
+) -> None:
+    """The upstream's server and the gateway's each set Date and Server; the client gets the
+    gateway's alone, from an answer sent whole and from one relayed as it comes."""
+    from gateway.proxy import BUFFERED_MAX_BYTES
+
+    pad = BUFFERED_MAX_BYTES if streamed else 0
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        response = await http.get("/articles/small", params={"served": 1, "pad": pad})
+
+    assert response.status_code == 200, response.text
+    assert ("content-length" not in response.headers) is streamed
+    assert len(response.headers.get_list("date")) == 1
+    assert response.headers.get_list("server") == ["uvicorn"]
+
+
 async def test_an_unknown_service_is_404(client: LifespanClient) -> None:
     response = await client.get("/billing/api/invoices")
 
