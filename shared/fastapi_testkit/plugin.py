@@ -52,7 +52,7 @@ TOPIC_MARKERS = {
     "lifespan": "resources created in the app's lifespan",
     "proxy": "requests forwarded to an upstream service",
     "ratelimit": "limits on how often a client may call",
-    "slow": "real timings on the defaults, or whole processes: left to `hatch run test --slow` and CI",
+    "slow": "real timings on the defaults, or whole processes started; deselect with -m 'not slow'",
 }
 
 EMBEDDED_ONLY, REAL_ONLY = "embedded_only", "real_only"
