@@ -99,8 +99,15 @@ def upstream_url(base_url: str, path: str, query: bytes) -> httpx.URL:
     return base.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
 
 
-def forwarded_headers(connection: HTTPConnection, names: tuple[str, ...]) -> dict[str, str]:
-    headers = {name: value for name, value in connection.headers.items() if name in names}
+def forwarded_headers(connection: HTTPConnection, names: tuple[str, ...]) -> httpx.Headers:
+    """The headers among `names`, their values the bytes the client sent, and X-Forwarded-For.
+
+    Bytes, not decoded text: httpx refuses a str value that is not ASCII, so `caf\xe9` in a
+    User-Agent was a 500 (and a stream slot never given back); an upstream reached directly
+    answers it normally, and through the gateway it gets the same bytes.
+    """
+    wanted = {name.encode() for name in names}
+    headers = httpx.Headers([(name, value) for name, value in connection.scope["headers"] if name.lower() in wanted])
     if connection.client is not None:
         headers["x-forwarded-for"] = connection.client.host
     return headers
@@ -124,13 +131,12 @@ async def forward(
     response headers, which is what a slow upstream costs before the first byte. `on_close` runs
     once the answer is over, however it ends (a stream's slot is released by it).
     """
-    url = upstream_url(base_url, path, request.scope.get("query_string", b""))
-    headers = forwarded_headers(request, FORWARDED_REQUEST_HEADERS)
-    upstream_request = client.build_request(request.method, url, headers=headers, content=body)
-
     start = time.perf_counter()
     headers_at = None
-    try:
+    try:  # from the first step: whatever fails, `on_close` still runs (a stream's slot is given back)
+        url = upstream_url(base_url, path, request.scope.get("query_string", b""))
+        headers = forwarded_headers(request, FORWARDED_REQUEST_HEADERS)
+        upstream_request = client.build_request(request.method, url, headers=headers, content=body)
         upstream = await client.send(upstream_request, stream=True)
         headers_at = time.perf_counter()
         if on_close is None and _small(upstream):

@@ -10,7 +10,10 @@ from fastapi.responses import JSONResponse
 
 def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
     """An upstream that answers /health and echoes every other request back as JSON; WebSockets
-    at /ws/echo (the close codes its clients send are appended to `closes`) and /ws/refuse."""
+    at /ws/echo (the close codes its clients send are appended to `closes`), /ws/headers and /ws/refuse.
+
+    Header values are echoed as Starlette reads them, as Latin-1: `.encode("latin-1")` gives back
+    the bytes the upstream received."""
     app = FastAPI()
     closes = [] if closes is None else closes
 
@@ -44,6 +47,15 @@ def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
                 )
             else:
                 await websocket.send_bytes(message["bytes"][::-1])
+
+    @app.websocket("/ws/headers")
+    async def handshake_headers(websocket: WebSocket) -> None:
+        """Sends back the handshake's headers, each value as its bytes read as Latin-1."""
+        await websocket.accept()
+        await websocket.send_json(
+            {name.decode(): value.decode("latin-1") for name, value in websocket.scope["headers"]}
+        )
+        await websocket.close()
 
     @app.websocket("/ws/refuse")
     async def refuse(websocket: WebSocket) -> None:

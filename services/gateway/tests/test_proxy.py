@@ -9,6 +9,7 @@ from fastapi import HTTPException
 
 from fastapi_testkit import LifespanClient, LiveServer, eventually
 from gateway.proxy import checked_path
+from gateway.settings import Settings
 
 from .helpers import chunks, failing
 
@@ -38,6 +39,38 @@ async def test_a_resuming_stream_client_keeps_its_last_event_id(client: Lifespan
 
     assert response.status_code == 200, response.text
     assert response.json()["headers"]["last-event-id"] == "1700000000000-3"
+
+
+# Not ASCII: a Latin-1 byte, as a real client may send in any header value.
+NOT_ASCII = b"caf\xe9"
+
+
+@pytest.mark.parametrize("name", ["User-Agent", "Authorization", "Accept", "Last-Event-ID"])
+async def test_a_header_value_that_is_not_ascii_reaches_the_upstream_as_its_bytes(
+    client: LifespanClient, name: str
+) -> None:
+    """httpx refuses a str header value that is not ASCII: decoded and forwarded as text, such a
+    value was a 500; sent straight to the service, it is answered normally."""
+    response = await client.get("/articles/x", headers={name.encode(): NOT_ASCII})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["headers"][name.lower()].encode("latin-1") == NOT_ASCII
+
+
+@pytest.mark.sse
+async def test_streams_with_a_header_that_is_not_ascii_give_their_slot_back(
+    client: LifespanClient, settings: Settings
+) -> None:
+    """Such a request failed before the `try` that releases a stream's slot: past the per-client
+    cap of streams, its client was refused every stream (429) until a restart."""
+    streams = settings.max_streams_per_client + 1
+    odd = {b"accept": b"text/event-stream", b"user-agent": NOT_ASCII, b"last-event-id": NOT_ASCII}
+
+    answers = [(await client.get("/events/api/topics/news/stream", headers=odd)).status_code for _ in range(streams)]
+    after = await client.get("/events/api/topics/news/stream", headers={"Accept": "text/event-stream"})
+
+    assert answers == [200] * streams
+    assert after.status_code == 200, after.text
 
 
 @pytest.mark.parametrize("service", ["articles", "events", "processing"])

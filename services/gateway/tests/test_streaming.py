@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from httpx_sse import aconnect_sse
 
@@ -28,6 +28,8 @@ class Upstream:
         self.app.get("/stream", response_class=EventSourceResponse)(self.stream)
         self.app.get("/slow")(self.slow)
         self.app.get("/ok")(self.ok)
+        self.app.get("/once", response_class=EventSourceResponse)(self.once)
+        self.headers_seen: list[list[tuple[bytes, bytes]]] = []
 
     async def stream(self) -> AsyncIterator[ServerSentEvent]:
         self.streams_open += 1
@@ -36,6 +38,11 @@ class Upstream:
                 yield ServerSentEvent(data=await self.release.get())
         finally:
             self.streams_open -= 1
+
+    async def once(self, request: Request) -> AsyncIterator[ServerSentEvent]:
+        """One event, then the end; the request's raw headers are kept in `headers_seen`."""
+        self.headers_seen.append(request.scope["headers"])
+        yield ServerSentEvent(data="once")
 
     async def slow(self) -> dict[str, str]:
         await self.unblock.wait()  # answers only once the test is over: the gateway must time out
@@ -162,3 +169,25 @@ async def test_open_streams_leave_plain_requests_their_pool(settings: Settings, 
     assert over_client.headers["Retry-After"] == "5"
     assert over_total.status_code == 503, over_total.text
     assert plain.status_code in (200, 502), plain.text  # answered at once; articles is not running
+
+
+async def test_streams_with_header_bytes_that_are_not_ascii_pass_and_give_their_slot_back(
+    settings: Settings, upstream: Upstream
+) -> None:
+    """A real client sends header bytes as they are. Such a stream was a 500 that kept its slot:
+    past the per-client cap, that client got 429 for every stream until a restart. Each stream
+    here ends (one event), and its slot with it, before its client sees the end."""
+    not_ascii = b"caf\xe9"
+    sent = {b"user-agent": not_ascii, b"authorization": b"Bearer " + not_ascii, b"last-event-id": not_ascii}
+    async with live_server(upstream.app) as origin:
+        capped = settings.model_copy(update={"events_url": origin.url, "max_streams_per_client": 2})
+        async with live_server(create_app(capped)) as gateway, httpx.AsyncClient(base_url=gateway.url) as http:
+            answers = [
+                await http.get("/events/once", headers={b"accept": b"text/event-stream"} | sent) for _ in range(3)
+            ]
+            after = await http.get("/events/once", headers=SSE)
+
+    assert [(answer.status_code, answer.text.strip()) for answer in answers] == [(200, 'data: "once"')] * 3
+    assert after.status_code == 200, after.text
+    for seen in upstream.headers_seen[:3]:
+        assert {name: value for name, value in seen if name in sent} == sent

@@ -120,3 +120,18 @@ async def test_over_real_sockets_frames_pass_and_a_refusal_is_403(settings: Sett
                 async with websockets.connect(f"{base}/chat/ws/refuse"):
                     pass  # pragma: no cover
             assert refused.value.response.status_code == 403
+
+
+async def test_a_handshake_header_that_is_not_ascii_reaches_the_upstream_as_its_bytes(
+    app: FastAPI, client: LifespanClient
+) -> None:
+    """Origin, User-Agent and Authorization are passed on as the bytes received (a str that is
+    not ASCII made httpx refuse the upstream handshake: the client's failed)."""
+    not_ascii = b"caf\xe9"
+    ws = WebSocketConnector(app, state=client.state)
+    sent = {"Origin": not_ascii, "User-Agent": not_ascii, "Authorization": b"Bearer " + not_ascii}
+
+    async with ws.connect("/chat/ws/headers", headers=dict(sent)) as session:  # httpx-ws adds to it
+        seen = await session.receive_json()
+
+    assert {name: seen[name.lower()].encode("latin-1") for name in sent} == sent
