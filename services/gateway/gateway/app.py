@@ -57,7 +57,11 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
             create_http_client(settings, transport) as http_client,
             create_stream_client(settings, transport) as stream_client,
         ):
-            redis = await open_redis(settings.redis_url)
+            redis = await open_redis(
+                settings.redis_url,
+                max_connections=settings.redis_max_connections,
+                pool_timeout=settings.redis_pool_timeout,
+            )
             try:
                 await create_tables(engine)
                 sessionmaker = create_sessionmaker(engine)

@@ -15,9 +15,14 @@ from starlette.requests import HTTPConnection
 
 from gateway.identity import client_identity
 from gateway.ratelimit import RateLimiter
+from gateway.redis_client import PoolExhaustedError
 from gateway.settings import Settings
 from gateway.streams import StreamSlots
 from gateway.telemetry import Metrics, RequestLog
+
+# Seconds a request refused because every Redis connection was busy is told to wait: the pool's
+# wait is short, so is the overload it measures.
+BUSY_RETRY_AFTER = 1
 
 
 async def get_settings(request: Request) -> Settings:
@@ -67,7 +72,14 @@ def stream_slots(connection: HTTPConnection) -> StreamSlots:
 
 
 async def enforce_rate_limit(request: Request, limiter: Annotated[RateLimiter, Depends(get_rate_limiter)]) -> None:
-    verdict = await limiter.hit(identity(request))
+    try:
+        verdict = await limiter.hit(identity(request))
+    except PoolExhaustedError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="The gateway is busy; try again",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+        ) from None
     if not verdict.allowed:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.redis_client import PoolExhaustedError
+
 logger = logging.getLogger(__name__)
 
 
@@ -27,6 +29,10 @@ class RateLimiter:
     limit protects the upstreams from a client that asks too much; refusing every client because
     the counters are out of reach would turn a Redis outage into a full one (Envoy's rate limit
     filter makes the same choice by default). README, "When Redis or PostgreSQL fail".
+
+    A full pool is not an outage: every connection is busy with this gateway's own requests, so
+    letting the excess through would open the limit exactly when a client sends the most.
+    PoolExhaustedError is raised to the caller, which answers 503 with Retry-After.
     """
 
     def __init__(self, redis: Redis, *, limit: int, window: int) -> None:
@@ -41,6 +47,8 @@ class RateLimiter:
                 pipe.incr(key)
                 pipe.expire(key, self.window)
                 count, _ = await pipe.execute()
+        except PoolExhaustedError:
+            raise
         except (RedisError, OSError) as error:
             logger.warning("rate limit unavailable, letting %s through: %r", client, error)
             return Verdict(allowed=True, retry_after=0)

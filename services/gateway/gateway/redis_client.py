@@ -3,7 +3,8 @@
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -14,20 +15,58 @@ class RedisUnavailableError(RuntimeError):
     """The configured Redis did not answer when the service started."""
 
 
-async def open_redis(url: str | None, **options: Any) -> Redis:
+class PoolExhaustedError(RedisError):
+    """No pooled connection came free within the pool's wait: this service's own overload, not
+    a Redis outage. Not a ConnectionError, so no Retry retries it and no handler of broken
+    connections takes it for one."""
+
+
+class WaitingPool(BlockingConnectionPool):
+    """A bounded pool where a command waits up to `timeout` seconds for a free connection, then
+    fails with PoolExhaustedError.
+
+    redis-py's default pool refuses the command at once past `max_connections`
+    (MaxConnectionsError); its BlockingConnectionPool, at the end of the wait, raises
+    ConnectionError("No connection available."), the type of a broken connection, which the
+    rate limit's fail-open path let through: 300 concurrent requests, 279 answered 200.
+    """
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
+        try:
+            connection: AbstractConnection = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        except RedisConnectionError as error:
+            # The wait's own timeout is the cause; a connection that fails to connect has none.
+            if isinstance(error.__cause__, TimeoutError):
+                raise PoolExhaustedError(f"no Redis connection came free in {self.timeout} s") from error
+            raise
+        return connection
+
+
+async def open_redis(url: str | None, *, max_connections: int, pool_timeout: float) -> Redis:
     """A client whose server has answered a PING: one that does not fails the startup, named.
 
     Failing here, not at the first request, is what a deployment wants: the process does not
     report itself started (and healthy) while every request that needs Redis would fail.
     `None` gives a fakeredis with a server of its own: fakeredis shares one server between
     clients with the same host and port, which would leak keys between app instances (and tests).
+    Either way the pool is a WaitingPool of `max_connections`, waiting `pool_timeout` seconds.
     """
     if url is None:
-        from fakeredis import FakeAsyncRedis, FakeServer
+        from fakeredis import FakeServer
+        from fakeredis.aioredis import FakeAsyncRedisConnection
 
-        return FakeAsyncRedis(server=FakeServer(), **options)
+        fake = WaitingPool(
+            connection_class=FakeAsyncRedisConnection,
+            server=FakeServer(),
+            max_connections=max_connections,
+            timeout=pool_timeout,
+        )
+        return Redis.from_pool(fake)  # the client owns the pool: aclose() closes it
     # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
-    redis = Redis.from_url(url, client_name="gateway", retry=reconnecting(), **options)
+    pool = WaitingPool.from_url(
+        url, max_connections=max_connections, timeout=pool_timeout, client_name="gateway", retry=reconnecting()
+    )
+    redis = Redis.from_pool(pool)
     try:
         await redis.ping()
     except (RedisError, OSError) as error:

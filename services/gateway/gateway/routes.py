@@ -23,6 +23,7 @@ from gateway.dependencies import (
 )
 from gateway.proxy import forward, read_body, upstream_path
 from gateway.ratelimit import RateLimiter
+from gateway.redis_client import PoolExhaustedError
 from gateway.settings import Settings
 from gateway.storage import stats_per_service
 from gateway.streams import TooManyStreamsError, is_stream
@@ -87,7 +88,10 @@ PROXY_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": "Request body over GATEWAY_MAX_BODY_BYTES"},
     429: {"description": "Over the client's rate limit, or its cap of open streams (with Retry-After)"},
     502: {"description": "The upstream refused the connection"},
-    503: {"description": "The gateway's total cap of open streams is reached"},
+    503: {
+        "description": "The gateway's total cap of open streams is reached, or every Redis connection "
+        "stayed busy past GATEWAY_REDIS_POOL_TIMEOUT (with Retry-After)"
+    },
     504: {"description": "The upstream did not answer in time"},
 }
 
@@ -149,7 +153,12 @@ async def proxy_ws(websocket: WebSocket, service: str) -> None:
         return
     who = identity(websocket)
     limiter: RateLimiter = websocket.state.rate_limiter
-    if not (await limiter.hit(who)).allowed:
+    try:
+        allowed = (await limiter.hit(who)).allowed
+    except PoolExhaustedError:
+        await websocket.close(TRY_AGAIN_LATER, "The gateway is busy; try again")
+        return
+    if not allowed:
         await websocket.close(TRY_AGAIN_LATER, "Rate limit exceeded")
         return
     slots = stream_slots(websocket)

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///gateway.db"
     # Unset means an in-process fakeredis, so the gateway runs with no server at all.
     redis_url: str | None = None
+    # The Redis pool: at most this many connections; a request waits this long for a free one,
+    # then is answered 503 (README, "When Redis or PostgreSQL fail", says why not fail-open).
+    redis_max_connections: int = Field(default=100, gt=0)
+    redis_pool_timeout: float = Field(default=0.5, gt=0)
 
     # The upstream HTTP pool for plain requests: shared by every request, so its limits bound
     # the whole gateway. Streams have a pool of their own (below), so they cannot exhaust it.

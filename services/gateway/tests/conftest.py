@@ -46,6 +46,8 @@ def settings(database_url: str, redis_url: str | None) -> Settings:
         processing_url=PROCESSING,
         database_url=database_url,
         redis_url=redis_url,
+        redis_max_connections=100,
+        redis_pool_timeout=0.5,
         max_connections=10,
         max_keepalive_connections=5,
         connect_timeout=1.0,

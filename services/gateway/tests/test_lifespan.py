@@ -83,7 +83,11 @@ async def test_patching_the_redis_factory_done_right(settings: Settings, app: Fa
             assert client.state["redis"] is fake
             await client.get("/articles/x")  # the rate limiter counts in the fake
 
-    open_redis.assert_awaited_once_with(settings.redis_url)
+    open_redis.assert_awaited_once_with(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        pool_timeout=settings.redis_pool_timeout,
+    )
     assert await fake.keys("ratelimit:*")
 
 

@@ -1,10 +1,14 @@
 """The rate limit: per client, in Redis, 429 with Retry-After."""
 
+import asyncio
+import logging
+from collections import Counter
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from fastapi_testkit import LifespanClient, lifespan_client
+from fastapi_testkit import LifespanClient, lifespan_client, live_server
 from fastapi_testkit.routing import RoutingTransport
 from gateway.app import create_app
 from gateway.ratelimit import RateLimiter
@@ -96,7 +100,7 @@ async def test_gateways_sharing_a_redis_share_the_limit(
 
     server = FakeServer()
     limited = settings.model_copy(update={"rate_limit": 2})
-    with patch("gateway.app.open_redis", new=AsyncMock(side_effect=lambda url: FakeAsyncRedis(server=server))):
+    with patch("gateway.app.open_redis", new=AsyncMock(side_effect=lambda url, **pool: FakeAsyncRedis(server=server))):
         apps = [create_app(limited, transport=RoutingTransport(upstreams)) for _ in range(2)]
         async with lifespan_client(apps[0]) as one, lifespan_client(apps[1]) as two:
             answers = [(await one.get("/articles/x")).status_code, (await two.get("/articles/x")).status_code]
@@ -121,3 +125,67 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
 
     assert at_the_edge == [200, 200, 200, 429]
     assert behind_a_proxy == [200, 200, 200, 200]
+
+
+@pytest.mark.concurrency
+async def test_a_small_pool_still_counts_every_concurrent_request(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport], caplog: pytest.LogCaptureFixture
+) -> None:
+    """More concurrent requests than Redis connections wait for one, and are counted: redis-py's
+    default pool refused the excess at once, and the fail-open path let it through."""
+    small = settings.model_copy(update={"rate_limit": 3, "redis_max_connections": 2, "redis_pool_timeout": 5.0})
+    async with lifespan_client(create_app(small, transport=RoutingTransport(upstreams))) as client:
+        with caplog.at_level(logging.WARNING, logger="gateway.ratelimit"):
+            answers = await asyncio.gather(*[client.get("/articles/x") for _ in range(10)])
+
+    assert Counter(answer.status_code for answer in answers) == {200: 3, 429: 7}
+    assert "rate limit unavailable" not in caplog.text
+
+
+async def test_a_request_that_waits_past_the_pool_timeout_is_503(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """Every connection busy is the gateway's own overload, not a Redis outage: 503 with
+    Retry-After, not let through (fail-open is for Redis failing) and not retried."""
+    one = settings.model_copy(update={"redis_max_connections": 1, "redis_pool_timeout": 0.05})
+    async with lifespan_client(create_app(one, transport=RoutingTransport(upstreams))) as client:
+        pool = client.state["redis"].connection_pool
+        busy = await pool.get_connection()  # the only connection, held as a long command would
+        try:
+            refused = await client.get("/articles/x")
+        finally:
+            await pool.release(busy)
+        served = await client.get("/articles/x")
+
+    assert refused.status_code == 503, refused.text
+    assert refused.json() == {"detail": "The gateway is busy; try again"}
+    assert refused.headers["Retry-After"] == "1"
+    assert served.status_code == 200, served.text
+
+
+@pytest.mark.concurrency
+@pytest.mark.real_only(reason="redis-py's pool limits connections to a real server; fakeredis has its own twin above")
+async def test_concurrent_requests_past_the_pool_are_all_counted_on_real_redis(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """300 concurrent requests from one address, the default limit (100) and pool (100
+    connections, 0.5 s wait), over real sockets: exactly 100 pass. With redis-py's default pool,
+    279 passed."""
+    defaults = Settings()
+    limited = settings.model_copy(
+        update={
+            "rate_limit": defaults.rate_limit,
+            "redis_max_connections": defaults.redis_max_connections,
+            "redis_pool_timeout": defaults.redis_pool_timeout,
+        }
+    )
+    concurrent = httpx.Limits(max_connections=300)
+    async with (
+        live_server(create_app(limited, transport=RoutingTransport(upstreams))) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, limits=concurrent, timeout=30) as http,
+    ):
+        answers = await asyncio.gather(*[http.get("/articles/x") for _ in range(300)])
+
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses[200] == defaults.rate_limit, statuses
+    assert set(statuses) <= {200, 429, 503}, statuses

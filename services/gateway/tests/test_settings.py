@@ -18,6 +18,8 @@ ENVIRONMENT = {
     "GATEWAY_CHAT_URL": "http://c.test",
     "GATEWAY_EVENTS_URL": "http://e.test",
     "GATEWAY_PROCESSING_URL": "http://p.test",
+    "GATEWAY_REDIS_MAX_CONNECTIONS": "19",
+    "GATEWAY_REDIS_POOL_TIMEOUT": "0.25",
     "GATEWAY_MAX_CONNECTIONS": "7",
     "GATEWAY_MAX_KEEPALIVE_CONNECTIONS": "3",
     "GATEWAY_CONNECT_TIMEOUT": "1.5",
@@ -74,6 +76,8 @@ async def test_each_variable_is_honoured(
         assert (state["stream_slots"].total, state["stream_slots"].per_client) == (9, 2)
         assert settings.stream_routes == ("chat:/ws/*", "events:/live")
         assert (state["rate_limiter"].limit, state["rate_limiter"].window) == (11, 13)
+        redis_pool = state["redis"].connection_pool
+        assert (redis_pool.max_connections, redis_pool.timeout) == (19, 0.25)
         assert settings.api_keys == ("k1", "k2")
         assert [str(n) for n in state["trusted_networks"]] == ["10.0.0.0/8", "192.168.1.1/32"]
         assert (state["request_log"].queue.maxsize, state["request_log"].batch_size) == (17, 5)
