@@ -33,7 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # bound to the event loop that serves it.
         engine = create_engine(settings.database_url)
         try:
-            redis = await open_redis(settings.redis_url)
+            redis = await open_redis(
+                settings.redis_url,
+                max_connections=settings.redis_max_connections,
+                pool_timeout=settings.redis_pool_timeout,
+            )
         except BaseException:
             await engine.dispose()
             raise

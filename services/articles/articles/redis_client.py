@@ -1,9 +1,8 @@
 """The Redis client: a server when a URL is set, an in-process fakeredis otherwise."""
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -14,20 +13,34 @@ class RedisUnavailableError(RuntimeError):
     """The configured Redis did not answer when the service started."""
 
 
-async def open_redis(url: str | None, **options: Any) -> Redis:
+async def open_redis(url: str | None, *, max_connections: int, pool_timeout: float) -> Redis:
     """A client whose server has answered a PING: one that does not fails the startup, named.
 
     Failing here, not at the first request, is what a deployment wants: the process does not
     report itself started (and healthy) while every request that needs Redis would fail.
     `None` gives a fakeredis with a server of its own: fakeredis shares one server between
     clients with the same host and port, which would leak keys between app instances (and tests).
+
+    The pool holds at most `max_connections`; a command waits up to `pool_timeout` seconds for a
+    free one. redis-py's default pool refuses the 101st concurrent command at once; here the
+    wait's end is a ConnectionError that the cache takes as a miss (answered from the database).
     """
     if url is None:
-        from fakeredis import FakeAsyncRedis, FakeServer
+        from fakeredis import FakeServer
+        from fakeredis.aioredis import FakeAsyncRedisConnection
 
-        return FakeAsyncRedis(server=FakeServer(), **options)
+        fake = BlockingConnectionPool(
+            connection_class=FakeAsyncRedisConnection,
+            server=FakeServer(),
+            max_connections=max_connections,
+            timeout=pool_timeout,
+        )
+        return Redis.from_pool(fake)  # the client owns the pool: aclose() closes it
     # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
-    redis = Redis.from_url(url, client_name="articles", retry=reconnecting(), **options)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=pool_timeout, client_name="articles", retry=reconnecting()
+    )
+    redis = Redis.from_pool(pool)
     try:
         await redis.ping()
     except (RedisError, OSError) as error:

@@ -14,6 +14,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///articles.db"
     # Unset means an in-process fakeredis, so the service runs with no server at all.
     redis_url: str | None = None
+    # The cache's pool: at most this many connections, and seconds a read waits for a free one
+    # before it is a miss, answered from the database (the cache fails open).
+    redis_max_connections: int = Field(default=100, gt=0)
+    redis_pool_timeout: float = Field(default=0.5, gt=0)
     # HS256 wants a key of at least 32 bytes (RFC 7518, 3.2); PyJWT warns below that.
     jwt_secret: str = Field(default="change-me-in-production-a-32-byte-key", min_length=32)
     cache_ttl: int = Field(default=60, gt=0, description="seconds a cached article lives")

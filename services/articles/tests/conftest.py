@@ -22,7 +22,14 @@ from .helpers import SECRET, AuthHeaders, PostArticle
 @pytest.fixture
 def settings(database_url: str, redis_url: str | None) -> Settings:
     # Every field set explicitly, so ARTICLES_* variables in the shell cannot leak into tests.
-    return Settings(database_url=database_url, redis_url=redis_url, jwt_secret=SECRET, cache_ttl=60)
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_max_connections=100,
+        redis_pool_timeout=0.5,
+        jwt_secret=SECRET,
+        cache_ttl=60,
+    )
 
 
 @pytest.fixture

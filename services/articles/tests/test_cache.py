@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from articles.cache import ArticleCache
 from articles.dependencies import get_cache, get_sessionmaker
 from articles.schemas import ArticleRead
-from fastapi_testkit import LifespanClient, override_dependencies
+from fastapi_testkit import LifespanClient, LiveServer, override_dependencies
 
 from .helpers import AuthHeaders, PostArticle
 
@@ -294,3 +294,42 @@ async def test_a_miss_answers_with_the_bytes_it_caches(
 
     assert miss.content == await cache.get(created["id"])
     assert miss.json() == created
+
+
+async def test_a_read_that_finds_the_pool_busy_is_answered_from_the_database(
+    client: LifespanClient, post_article: PostArticle
+) -> None:
+    """Every Redis connection busy past ARTICLES_REDIS_POOL_TIMEOUT: the read is a miss, served
+    from the database, never an error and never a wait without end."""
+    created = await post_article(title="Busy pool")
+    pool = client.state["cache"].redis.connection_pool
+    held = [await pool.get_connection() for _ in range(pool.max_connections)]  # as long commands would
+    try:
+        async with asyncio.timeout(10):
+            response = await client.get(f"/api/articles/{created['id']}")
+    finally:
+        for connection in held:
+            await pool.release(connection)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == created
+
+
+@pytest.mark.concurrency
+@pytest.mark.real_only(reason="redis-py's pool limits connections to a real server")
+async def test_concurrent_cached_reads_past_the_pool_all_answer_200_on_real_redis(
+    live_server: LiveServer, auth: AuthHeaders
+) -> None:
+    """300 concurrent reads of a cached article over real sockets, three times the pool (100):
+    each waits for a connection or, past the wait, is answered from the database."""
+    async with httpx.AsyncClient(
+        base_url=live_server.url, limits=httpx.Limits(max_connections=300), timeout=30
+    ) as http:
+        body = {"title": "Popular", "content": "c", "status": "published"}
+        created = (await http.post("/api/articles/", json=body, headers=auth())).json()
+        url = f"/api/articles/{created['id']}"
+        assert (await http.get(url)).status_code == 200  # cached now
+        answers = await asyncio.gather(*[http.get(url) for _ in range(300)])
+
+    assert [answer.status_code for answer in answers] == [200] * 300
+    assert all(answer.json() == created for answer in answers)

@@ -51,6 +51,8 @@ async def test_create_app_reads_every_variable(
     monkeypatch.setenv("ARTICLES_JWT_SECRET", ENV_SECRET)
     monkeypatch.setenv("ARTICLES_CACHE_TTL", "17")
     monkeypatch.setenv("ARTICLES_MAX_BODY_BYTES", "2000")
+    monkeypatch.setenv("ARTICLES_REDIS_MAX_CONNECTIONS", "19")
+    monkeypatch.setenv("ARTICLES_REDIS_POOL_TIMEOUT", "0.25")
 
     async with lifespan_client(create_app()) as client:
         # JWT secret: a token signed with it passes, one signed with the tests' usual one does not.
@@ -64,6 +66,8 @@ async def test_create_app_reads_every_variable(
         assert (
             refused_body := await client.post("/api/articles/", json=too_big, headers=_bearer(ENV_SECRET))
         ).status_code == 413, refused_body.text
+        redis_pool = client.state["cache"].redis.connection_pool
+        assert (redis_pool.max_connections, redis_pool.timeout) == (19, 0.25)
         key = client.state["cache"].key(created.json()["id"])
         ttl = await client.state["cache"].redis.ttl(key)
 
@@ -96,6 +100,7 @@ def test_the_defaults_when_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.redis_url is None
     assert settings.cache_ttl == 60
     assert settings.max_body_bytes == 1_048_576
+    assert (settings.redis_max_connections, settings.redis_pool_timeout) == (100, 0.5)
 
 
 @pytest.mark.parametrize(
