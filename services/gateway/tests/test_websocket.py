@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from httpx_ws import WebSocketDisconnect
 from httpx_ws.transport import ASGIWebSocketTransport
 
-from fastapi_testkit import LifespanClient, eventually, live_server
+from fastapi_testkit import LifespanClient, eventually, lifespan_client, live_server
+from fastapi_testkit.routing import RoutingTransport
 from fastapi_testkit.websocket import WebSocketConnector
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -135,3 +136,24 @@ async def test_a_handshake_header_that_is_not_ascii_reaches_the_upstream_as_its_
         seen = await session.receive_json()
 
     assert {name: seen[name.lower()].encode("latin-1") for name in sent} == sent
+
+
+async def test_a_handshake_that_waits_past_the_redis_pool_timeout_is_closed_to_try_again(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """Every Redis connection busy past GATEWAY_REDIS_POOL_TIMEOUT: closed with 1013 before
+    accept, not let through uncounted and not an error."""
+    one = settings.model_copy(update={"redis_max_connections": 1, "redis_pool_timeout": 0.05})
+    app = create_app(one, transport=RoutingTransport(upstreams))
+    async with lifespan_client(app) as client:
+        ws = WebSocketConnector(app, state=client.state)
+        pool = client.state["redis"].connection_pool
+        busy = await pool.get_connection()
+        try:
+            with pytest.raises(WebSocketDisconnect) as closed:
+                async with ws.connect("/chat/ws/echo"):
+                    pass  # pragma: no cover
+        finally:
+            await pool.release(busy)
+
+    assert (closed.value.code, closed.value.reason) == (1013, "The gateway is busy; try again")
