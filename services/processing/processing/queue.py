@@ -4,16 +4,20 @@ Only the article's id travels: the job reads everything else from the database, 
 delivery of it is harmless (storage.start_processing).
 """
 
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated, Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker, TaskiqDepends, TaskiqState
 from taskiq_redis import RedisStreamBroker
 
 from processing.settings import Settings
 from processing.tasks import RetryPolicy, process_article_async
+
+logger = logging.getLogger(__name__)
 
 TASK_NAME = "processing.process_article"
 QUEUE_NAME = "processing"  # the Redis stream, and its consumer group
@@ -58,13 +62,19 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         last_reclaim = 0.0
         async with Redis(connection_pool=self.connection_pool) as redis:
             while True:
-                fetched = await redis.xreadgroup(
-                    self.consumer_group_name,
-                    self.consumer_name,
-                    {self.queue_name: ">"},
-                    block=self.block,
-                    count=self.count,
-                )
+                try:
+                    fetched = await redis.xreadgroup(
+                        self.consumer_group_name,
+                        self.consumer_name,
+                        {self.queue_name: ">"},
+                        block=self.block,
+                        count=self.count,
+                    )
+                except ResponseError as error:
+                    if not str(error).startswith("NOGROUP"):
+                        raise
+                    await self._recreate_group(redis)
+                    continue
                 for stream, messages in cast(Fetched, fetched) or []:
                     for message_id, message in messages:
                         assert message is not None  # only XAUTOCLAIM returns deleted entries
@@ -84,6 +94,20 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                         yield AckableMessage(
                             data=message[b"data"], ack=self._ack_generator(message_id, self.queue_name)
                         )
+
+    async def _recreate_group(self, redis: Redis) -> None:
+        """A Redis restarted without its data (or flushed) has lost the consumer group, which
+        only startup declares: every read then fails with NOGROUP, and taskiq's receiver
+        restarts the listener at once, tens of thousands of times a minute, running nothing.
+        The group comes back reading from the stream's start (id 0), so the jobs enqueued since
+        (recovery's among them) are all delivered; acknowledged ones are deleted, none is run twice.
+        """
+        logger.warning("consumer group %r missing (Redis restarted?); creating it again", self.consumer_group_name)
+        try:
+            await redis.xgroup_create(self.queue_name, self.consumer_group_name, id="0", mkstream=True)
+        except ResponseError as error:
+            if not str(error).startswith("BUSYGROUP"):  # another worker made it first
+                raise
 
 
 def make_broker(settings: Settings) -> AsyncBroker:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from fastapi_testkit import eventually, lifespan_client
 from fastapi_testkit.process import served_module
@@ -114,6 +115,27 @@ async def test_a_worker_process_processes_what_the_api_accepted(
             processed = await wait_for_status(client, article_id, "processed")
 
     assert processed["summary"] == "QUEUED ON REDIS."
+
+
+async def test_a_worker_goes_on_when_redis_loses_its_data(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Redis restarted without persistence (here: FLUSHDB on the test's database) has lost the
+    stream's consumer group. The worker used to fail every read with NOGROUP, its listener
+    restarted in a tight loop, and no job ran again until the worker was restarted by hand."""
+    log = tmp_path / "worker.log"
+    with worker(worker_env | {"SLOW_SUMMARY_SECONDS": "0"}, log):
+        async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+            [before] = await accept(client, 1, "Before the flush.")
+            await wait_for_status(client, before, "processed")
+            async with Redis.from_url(redis_url) as redis:
+                await redis.flushdb()
+            [after] = await accept(client, 1, "After the flush.")
+            processed = await wait_for_status(client, after, "processed")
+
+    assert processed["summary"] == "AFTER THE FLUSH."
+    assert log.read_text().count("creating it again") >= 1
+    assert log.read_text().count("Listening started") < 10  # not a listener restarted in a loop
 
 
 async def test_a_worker_killed_mid_job_loses_nothing(
