@@ -117,7 +117,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         try:
             messages = await read
         except (RedisConnectionError, RedisTimeoutError) as error:
-            logger.warning("Redis unreachable (%s); reading again in %.1f s", error, self._reconnect_delay)
+            logger.warning("reading from Redis failed (%s); reading again in %.1f s", error, self._reconnect_delay)
             await asyncio.sleep(self._reconnect_delay)
             self._reconnect_delay = min(2 * self._reconnect_delay, RECONNECT_DELAY_CAP)
             return []

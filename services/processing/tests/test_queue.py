@@ -242,7 +242,7 @@ async def test_the_stream_broker_waits_for_a_redis_it_cannot_reach(
     caplog.set_level(logging.INFO, logger="taskiq")
 
     def delays() -> list[str]:
-        return [m.split(" in ")[-1] for m in caplog.messages if m.startswith("Redis unreachable")]
+        return [m.split(" in ")[-1] for m in caplog.messages if m.startswith("reading from Redis failed")]
 
     async def waited_three_times() -> bool:
         return len(delays()) >= 3
