@@ -1,4 +1,5 @@
-"""`PROCESSING_MODE=queue`, tested layer by layer: the enqueue, the job alone, the worker in the test.
+"""`PROCESSING_MODE=queue`, tested layer by layer: the enqueue, the job alone, the worker in the test,
+and the Redis broker's listener on fakeredis when Redis loses its data or stops answering.
 
 The real worker processes on Redis, and what happens when they die, are in test_workers.py.
 """
