@@ -176,7 +176,9 @@ async def test_a_worker_killed_mid_job_loses_nothing(
             first.send_signal(signal.SIGKILL)
         assert [(await client.get(f"/api/articles/{i}")).json()["status"] for i in ids] == ["processing"] * 3
 
-        with worker(worker_env, log):
+        # A log of its own: in the first one, "worker ready" is there already, and the wait for it
+        # would end before this worker had started.
+        with worker(worker_env, tmp_path / "second.log"):
             finished = [await wait_for_status(client, i, "processed") for i in ids]
 
     assert [a["summary"] for a in finished] == ["ARTICLE 0.", "ARTICLE 1.", "ARTICLE 2."]
