@@ -23,10 +23,14 @@ from processing.storage import create_engine, create_sessionmaker, create_tables
 
 logger = logging.getLogger("processing.worker")
 
+# The name (CLIENT SETNAME) of a worker's Redis connections: the service's, with its role, so
+# that CLIENT LIST, and a fault test's kill, tell them from the API's (named `processing`).
+WORKER_CLIENT_NAME = "processing-worker"
+
 
 def worker_broker(settings: Settings) -> AsyncBroker:
     """The broker, with the startup that gives jobs their database (queue.process_article)."""
-    broker = make_broker(settings)
+    broker = make_broker(settings, client_name=WORKER_CLIENT_NAME)
 
     @broker.on_event(TaskiqEvents.WORKER_STARTUP)
     async def startup(state: TaskiqState) -> None:

@@ -1,19 +1,35 @@
-"""`PROCESSING_MODE=queue`, tested layer by layer: the enqueue, the job alone, the worker in the test.
+"""`PROCESSING_MODE=queue`, tested layer by layer: the enqueue, the job alone, the worker in the test,
+and the Redis broker's listener on fakeredis when Redis loses its data or stops answering.
 
 The real worker processes on Redis, and what happens when they die, are in test_workers.py.
 """
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from fakeredis import FakeAsyncRedis, FakeAsyncRedisConnection, FakeServer
 from fastapi import FastAPI
-from taskiq import TaskiqState
+from taskiq import AsyncBroker, TaskiqState
+from taskiq.api import run_receiver_task
 
 from fastapi_testkit import LifespanClient, eventually, lifespan_client
 from processing.app import create_app
 from processing.models import Article
-from processing.queue import QUEUE_NAME, TASK_NAME, ReclaimingStreamBroker, enqueue, make_broker, process_article
+from processing.queue import (
+    QUEUE_NAME,
+    TASK_NAME,
+    WORKER_CONCURRENCY,
+    ReclaimingStreamBroker,
+    enqueue,
+    make_broker,
+    process_article,
+)
 from processing.settings import Settings
 from processing.summary import TransientError
 
@@ -162,3 +178,84 @@ async def test_background_mode_retries_the_same_way(settings: Settings) -> None:
         article = (await background.get(f"/api/articles/{created['id']}")).json()
 
     assert (article["status"], flaky.calls) == ("processed", 3)
+
+
+@asynccontextmanager
+async def listening(broker: AsyncBroker, client: LifespanClient, settings: Settings) -> AsyncIterator[None]:
+    """`broker`'s listener running in the test, as a worker runs it (worker.py), its jobs using
+    the database of the suite's app; stopped on exit."""
+    broker.state.settings = settings
+    broker.state.sessionmaker = client.state["sessionmaker"]
+    await broker.startup()
+    listener = asyncio.create_task(run_receiver_task(broker, max_async_tasks=WORKER_CONCURRENCY))
+    try:
+        yield
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await broker.shutdown()
+
+
+def listens(caplog: pytest.LogCaptureFixture) -> int:
+    """How many times taskiq started a listener: once, unless one failed and was started again."""
+    return sum(record.getMessage() == "Listening started." for record in caplog.records)
+
+
+def fake_broker(settings: Settings, server: FakeServer) -> AsyncBroker:
+    """The Redis broker of queue mode, its connections to fakeredis's `server`."""
+    on_redis = settings.model_copy(update={"mode": "queue", "redis_url": "redis://fakeredis/0"})
+    return make_broker(on_redis, connection_class=FakeAsyncRedisConnection, server=server)
+
+
+async def test_the_stream_broker_goes_on_when_redis_loses_its_data(
+    client: LifespanClient, post_article: PostArticle, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis restarted without its data (here FLUSHDB) has lost the stream and its consumer
+    group: the listener declares the group again and the next job runs, where every read would
+    fail with NOGROUP and taskiq restart the listener in a tight loop, running nothing."""
+    server = FakeServer()
+    broker = fake_broker(settings, server)
+    caplog.set_level(logging.INFO, logger="taskiq")
+    async with listening(broker, client, settings):
+        before = await post_article(content="Before the flush.")
+        await enqueue(broker, before["id"])
+        await wait_for_status(client, before["id"], "processed")
+        async with FakeAsyncRedis(server=server) as redis:
+            await redis.flushdb()
+        after = await post_article(content="After the flush.")
+        await enqueue(broker, after["id"])
+        processed = await wait_for_status(client, after["id"], "processed")
+
+    assert processed["summary"] == "After the flush."
+    assert listens(caplog) == 1
+    assert "consumer group 'processing' missing (Redis restarted?); creating it again" in caplog.messages
+
+
+async def test_the_stream_broker_waits_for_a_redis_it_cannot_reach(
+    client: LifespanClient, post_article: PostArticle, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that is down fails every read at once: the listener reads again after a delay
+    that doubles, and runs jobs again once Redis is back, where taskiq would restart it in a
+    tight loop, a core busy logging tracebacks."""
+    server = FakeServer()
+    broker = fake_broker(settings, server)
+    caplog.set_level(logging.INFO, logger="taskiq")
+
+    def delays() -> list[str]:
+        return [m.split(" in ")[-1] for m in caplog.messages if m.startswith("reading from Redis failed")]
+
+    async def waited_three_times() -> bool:
+        return len(delays()) >= 3
+
+    async with listening(broker, client, settings):
+        server.connected = False
+        await eventually(waited_three_times, timeout=10, message="the listener never read again")
+        server.connected = True
+        article = await post_article(content="Redis is back.")
+        await enqueue(broker, article["id"])
+        processed = await wait_for_status(client, article["id"], "processed")
+
+    assert processed["summary"] == "Redis is back."
+    assert delays()[:3] == ["0.1 s", "0.2 s", "0.4 s"]
+    assert listens(caplog) == 1

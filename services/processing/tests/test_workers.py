@@ -17,12 +17,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from fastapi_testkit import eventually, lifespan_client
+from fastapi_testkit.faults import kill_redis_clients
 from fastapi_testkit.process import served_module
 from processing.app import create_app
 from processing.settings import Settings
 from processing.storage import create_engine, create_tables
+from processing.worker import WORKER_CLIENT_NAME
 
 from .helpers import create_article, summary_calls, wait_for_status
 
@@ -116,6 +119,46 @@ async def test_a_worker_process_processes_what_the_api_accepted(
     assert processed["summary"] == "QUEUED ON REDIS."
 
 
+async def test_a_worker_goes_on_when_redis_loses_its_data(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Redis restarted without persistence (here: FLUSHDB on the test's database) has lost the
+    stream and its consumer group, under a worker blocked reading it: Redis ends that read with
+    UNBLOCKED, the next with NOGROUP. The worker declares the group again and goes on, with the
+    listener it started with (test_queue.py shows the same on fakeredis, which has no UNBLOCKED)."""
+    log = tmp_path / "worker.log"
+    with worker(worker_env | {"SLOW_SUMMARY_SECONDS": "0"}, log):
+        async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+            [before] = await accept(client, 1, "Before the flush.")
+            await wait_for_status(client, before, "processed")
+            async with Redis.from_url(redis_url) as redis:
+                await redis.flushdb()
+            [after] = await accept(client, 1, "After the flush.")
+            processed = await wait_for_status(client, after, "processed")
+
+    assert processed["summary"] == "AFTER THE FLUSH."
+    assert "creating it again" in log.read_text()
+    assert log.read_text().count("Listening started") == 1, log.read_text()
+
+
+async def test_a_worker_whose_redis_connections_are_killed_goes_on(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A worker's connections carry its name (CLIENT SETNAME `processing-worker`), so an operator
+    (CLIENT LIST) and this test find them; killed on the server, as a restart or an idle timeout
+    would, the worker reads again on a new one."""
+    log = tmp_path / "worker.log"
+    with worker(worker_env | {"SLOW_SUMMARY_SECONDS": "0"}, log):
+        async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+            killed = await kill_redis_clients(redis_url, WORKER_CLIENT_NAME)
+            [article_id] = await accept(client, 1, "After the kill.")
+            processed = await wait_for_status(client, article_id, "processed")
+
+    assert killed >= 1, "no connection named processing-worker"
+    assert processed["summary"] == "AFTER THE KILL."
+    assert log.read_text().count("Listening started") == 1, log.read_text()
+
+
 async def test_a_worker_killed_mid_job_loses_nothing(
     settings: Settings, redis_url: str, worker_env: dict[str, str], calls: Path, tmp_path: Path
 ) -> None:
@@ -133,7 +176,9 @@ async def test_a_worker_killed_mid_job_loses_nothing(
             first.send_signal(signal.SIGKILL)
         assert [(await client.get(f"/api/articles/{i}")).json()["status"] for i in ids] == ["processing"] * 3
 
-        with worker(worker_env, log):
+        # A log of its own: in the first one, "worker ready" is there already, and the wait for it
+        # would end before this worker had started.
+        with worker(worker_env, tmp_path / "second.log"):
             finished = [await wait_for_status(client, i, "processed") for i in ids]
 
     assert [a["summary"] for a in finished] == ["ARTICLE 0.", "ARTICLE 1.", "ARTICLE 2."]
