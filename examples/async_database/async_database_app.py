@@ -1,9 +1,12 @@
 """The article's "Async Database Integration", made safe under concurrency.
 
-The article hands one `db_session` on in-memory SQLite (`StaticPool`) to every request:
-concurrent requests then share one session (errors) or one connection (rows lost silently).
-Here the lifespan owns the engine, each request opens its own session (`get_session`), and each
-test has a database file of its own (conftest.py). At depth: services/articles/tests/test_concurrency.py.
+The article: `poolclass=StaticPool` on in-memory SQLite, and one `db_session` handed to every
+request. Concurrent requests then share one connection (rows lost silently) or one session
+(errors). Here the lifespan owns the engine, each request opens its own session (`get_session`)
+and each test has a database file of its own (conftest.py). The article's concurrency test
+created drafts and expected them in the list of published articles; ours publishes them.
+`sqlalchemy[asyncio]`: SQLAlchemy 2.1 no longer installs greenlet by itself.
+At depth: services/articles/tests/test_concurrency.py.
 """
 
 import os
