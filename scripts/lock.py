@@ -1,6 +1,6 @@
 """Write (or check) the lock file of every environment: `hatch run lock [--check]`.
 
-One `requirements.lock` per project folder (the kit and each service): every third-party
+One `requirements.lock` per project folder (the kit, each service, the examples): every third-party
 package its environment installs, pinned, resolved by `uv pip compile` for every platform
 (`--universal`) from Python 3.11 up. The first-party packages (the kit, the service) are left
 out, so the same file works in the monorepo and in a service copied out with the kit: it is a
@@ -27,18 +27,21 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = "requirements.lock"
 PYTHON_FLOOR = "3.11"  # every pyproject.toml's requires-python
 KIT_PACKAGE = "fastapi-testkit"
+EXAMPLES = ROOT / "examples"
 
 
 def projects() -> dict[str, Path]:
     """Each locked environment by the folder its lock is in: the default one (the root), the
-    kit's own, then the services'."""
+    kit's own, the services', then the examples' (one environment for every example folder)."""
     found = {"default": ROOT, "kit": ROOT / "shared"}
     found |= {p.parent.name: p.parent for p in sorted((ROOT / "services").glob("*/pyproject.toml"))}
-    return found
+    return found | {"examples": EXAMPLES}
 
 
 def project_names(folder: Path) -> list[str]:
     """The first-party packages an environment installs, which its lock leaves out."""
+    if folder == EXAMPLES:
+        return []  # the examples install nothing of the monorepo
     if folder == ROOT:
         return [KIT_PACKAGE, *(project_names(p)[1] for p in projects().values() if p.parent.name == "services")]
     for line in (folder / "pyproject.toml").read_text().splitlines():
@@ -49,7 +52,10 @@ def project_names(folder: Path) -> list[str]:
 
 def requirements(folder: Path) -> list[str]:
     """What the folder's Hatch environment installs: the kit, and the service with its tests;
-    for the default environment, its tools and everything."""
+    for the default environment, its tools and everything; for the examples, their Hatch
+    environment's list (every folder's requirements.txt)."""
+    if folder == EXAMPLES:
+        return list(tomllib.loads((ROOT / "hatch.toml").read_text())["envs"]["examples"]["dependencies"])
     if folder == ROOT:
         default = tomllib.loads((ROOT / "hatch.toml").read_text())["envs"]["default"]
         members = [f"-e {ROOT / m['path']}[{','.join(m['features'])}]" for m in default["workspace"]["members"]]

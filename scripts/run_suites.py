@@ -2,7 +2,8 @@
 
 `hatch run test` calls this (see hatch.toml for why it is a script and not a matrix run).
 The repo-level tests and the kit's tests run here, in the default environment; each service
-runs as `hatch run <service>:test`, in the environment that holds only its dependencies.
+runs as `hatch run <service>:test`, in the environment that holds only its dependencies; the
+kit-free examples run as `hatch run examples:test`, all folders in one pytest process.
 """
 
 import argparse
@@ -36,7 +37,12 @@ COPY_OUT = "tests/test_copy_out.py"
 NOT_SLOW = "not slow"
 # Longest first, so that side by side the two lanes end together (the repo's whole-system tests
 # are the longest with --slow); the summary keeps the reading order.
-START_ORDER = ["repo", "articles", "kit", "chat", "events", "processing", "gateway"]
+START_ORDER = ["repo", "articles", "kit", "chat", "events", "processing", "gateway", "examples"]
+# The examples install plain pytest and pytest-asyncio only: no kit (so no `--backend`) and no
+# xdist (so no `-n`); they need no server, run in one process in a few seconds, and are not
+# measured by `--cov` (they are not the code under measure).
+EXAMPLES = "examples"
+XDIST_OPTIONS = ("-n", "--numprocesses", "--dist", "--maxprocesses")
 _print_lock = threading.Lock()
 
 
@@ -113,6 +119,18 @@ def without_slow(pytest_args: list[str]) -> list[str]:
     return [*args, "-m", expression]
 
 
+def without_workers(pytest_args: list[str]) -> list[str]:
+    """The arguments without pytest-xdist's options (and their values), for the examples."""
+    args: list[str] = []
+    it = iter(pytest_args)
+    for arg in it:
+        if arg in XDIST_OPTIONS:
+            next(it, None)  # its value: `-n 2`
+        elif not arg.startswith(XDIST_OPTIONS):  # `-n2`, `--dist=load` are dropped whole
+            args.append(arg)
+    return args
+
+
 def verdict(result: Result, *, selecting: bool) -> str:
     if result.code == 0:
         return "passed"
@@ -157,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     for service in services():
         command = [hatch_bin, "run", f"{service}:{script}", *backend, *suite_args]
         suites[service] = partial(run, service, command, ROOT, env, capture=capture)
+    examples = [hatch_bin, "run", f"{EXAMPLES}:test", *without_workers(pytest_args)]
+    suites[EXAMPLES] = partial(run, EXAMPLES, examples, ROOT, env, capture=capture)
     if capture:
         print(f"=== {len(suites)} suites, {jobs} at a time; each one's output when it ends", flush=True)
     results = run_all(suites, jobs)

@@ -1,9 +1,11 @@
-"""Each service, copied out with the kit into an empty folder, installs and passes its tests there.
+"""Each service, copied out with the kit into an empty folder, installs and passes its tests there;
+so does each example, copied out alone.
 
 This is the promise of every service README's "Copy it out": the folder plus `shared/`, a fresh
-virtual environment, `pip install -e ./shared -e './<service>[test]'`, `pytest`. uv does the
-installing (the same resolver Hatch uses here, and fast with its cache); nothing of the
-monorepo is on the path.
+virtual environment, `pip install -e ./shared -e './<service>[test]'`, `pytest`; and of
+examples/README.md: the folder, `pip install -r requirements.txt`, `pytest`. uv does the
+installing (the same resolver Hatch uses here, and fast with its cache), within the lock of
+what was tested; nothing of the monorepo is on the path.
 """
 
 import os
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from fastapi_testkit import Backend
-from tests.test_layout import ROOT, SERVICES
+from tests.test_layout import EXAMPLES, ROOT, SERVICES
 
 pytestmark = pytest.mark.slow
 
@@ -64,3 +66,20 @@ def test_a_copied_service_installs_and_passes_its_tests(
     # `-n auto` several copies run at once, so each gets this worker's own Redis database.
     redis = {"TESTKIT_REDIS_URL": redis_url} if redis_url else {}
     run(pytest_command, project / service.name, timeout=300, extra_env=redis)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_a_copied_example_installs_from_its_requirements_and_passes(example: Path, tmp_path: Path) -> None:
+    uv = shutil.which("uv")
+    assert uv is not None, "uv is not installed in this environment (hatch.toml: the default environment)"
+    project = tmp_path / example.name
+    shutil.copytree(example, project, ignore=LEFT_BEHIND)
+    python = tmp_path / "venv" / "bin" / "python"
+    # The examples' lock, not the default environment's (Hatch's UV_CONSTRAINT), as `examples:test` installs.
+    lock = {"UV_CONSTRAINT": str(ROOT / "examples" / "requirements.lock")}
+
+    run([uv, "venv", "--quiet", "--python", sys.executable, tmp_path / "venv"], project, timeout=60)
+    run([uv, "pip", "install", "--quiet", "--python", python, "-r", "requirements.txt"], project, 300, lock)
+    # Its own pytest.ini, found in the folder: the run is the one a reader does there.
+    run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, timeout=120)

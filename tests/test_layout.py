@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = sorted(p for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+# The kit-free examples, one folder per article section (tests/test_examples.py has their rules).
+EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 KIT = "fastapi_testkit"
 
 
@@ -106,6 +108,16 @@ def test_the_hatch_environments_name_exactly_the_service_folders() -> None:
     service_envs = {name for name, env in envs.items() if env.get("template") == "service" and name != "service"}
 
     assert service_envs == {s.name for s in SERVICES}
+    # The environments besides: the default one, the services' template, and the examples' own.
+    assert set(envs) - service_envs == {"default", "service", "examples"}
+    assert envs["examples"]["template"] == "examples"  # inherits nothing from the default environment
+
+
+@pytest.mark.parametrize("readme", ["README.md", "examples/README.md"])
+def test_every_example_is_indexed(readme: str) -> None:
+    indexed = set(re.findall(r"\]\((?:examples/)?(\w+)/\)", (ROOT / readme).read_text()))
+
+    assert {e.name for e in EXAMPLES} <= indexed
 
 
 def test_the_default_environment_installs_every_service_and_the_kit() -> None:

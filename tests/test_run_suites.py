@@ -31,13 +31,14 @@ def test_a_failing_suite_does_not_stop_the_others(
     code = run_suites.main([])
 
     assert code == 1
-    assert sorted(name for name, _ in commands) == ["articles", "kit", "repo", "zeta"]
+    assert sorted(name for name, _ in commands) == ["articles", "examples", "kit", "repo", "zeta"]
     out = capsys.readouterr().out
     summary = out[out.index("=== summary") :].splitlines()
     assert summary[1].startswith("repo      passed")  # the reading order, whatever the finishing order
     assert "articles  FAILED (exit 1)" in out
     assert "zeta      passed" in out
-    assert "3 passed, 1 failed: articles" in out
+    assert [line.split()[0] for line in summary[1:6]] == ["repo", "kit", "articles", "zeta", "examples"]
+    assert "4 passed, 1 failed: articles" in out
 
 
 def test_slow_tests_are_left_to_the_slow_flag_and_a_callers_marks_are_kept(
@@ -49,6 +50,11 @@ def test_slow_tests_are_left_to_the_slow_flag_and_a_callers_marks_are_kept(
     zeta = [command for name, command in commands if name == "zeta"]
     assert zeta[0][-2:] == ["-m", "(cache) and not slow"]
     assert zeta[1][-2:] == ["-m", "cache"]
+    examples = [command for name, command in commands if name == "examples"]
+    assert examples == [
+        ["hatch", "run", "examples:test", "-m", "(cache) and not slow"],
+        ["hatch", "run", "examples:test", "-m", "cache"],
+    ]
 
 
 def test_embedded_suites_run_side_by_side_in_one_process_each_real_ones_in_sequence_with_two_workers(
@@ -77,12 +83,23 @@ def test_each_service_runs_in_its_own_environment_with_the_arguments(commands: l
 
     assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "real", "-n", "2", "-x"]
     assert dict(commands)["repo"][-6:] == ["--ignore=tests/test_copy_out.py", "--backend", "real", "-n", "2", "-x"]
+    # The examples have no kit (no --backend) and no xdist (no -n): the caller's arguments only.
+    assert dict(commands)["examples"] == ["hatch", "run", "examples:test", "-x"]
 
 
 def test_the_callers_choice_of_workers_wins(commands: list[tuple[str, list[str]]]) -> None:
     run_suites.main(["--slow", "-n", "4"])
 
     assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "embedded", "-n", "4"]
+    assert dict(commands)["examples"] == ["hatch", "run", "examples:test"]  # no xdist there
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-n", "4", "-x"], ["-n4", "-x"], ["--numprocesses=4", "-x"], ["--dist", "load", "-x"], ["--dist=load", "-x"]],
+)
+def test_the_examples_get_the_arguments_without_xdists(args: list[str]) -> None:
+    assert run_suites.without_workers(args) == ["-x"]
 
 
 def test_coverage_runs_each_services_cov_script(commands: list[tuple[str, list[str]]]) -> None:

@@ -3,7 +3,8 @@
 The kit (fastapi_testkit, a pytest plugin) provides `database_url` and `redis_url` (a fresh
 database and Redis per test, embedded or real), `client` (an httpx client with the lifespan
 running, built on the `app` fixture below) and `live_server`. This file only says how to build
-this service's app from them.
+this service's app from them. The same fixtures written out without the kit, to copy:
+examples/running_tests/conftest.py.
 """
 
 from typing import Any

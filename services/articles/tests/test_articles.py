@@ -1,4 +1,7 @@
-"""The articles resource: create, list, read, update, delete, and who may do what."""
+"""The articles resource: create, list, read, update, delete, and who may do what.
+
+The article's database tests at their smallest, without the kit: examples/async_database/.
+"""
 
 import pytest
 from sqlalchemy import func, select

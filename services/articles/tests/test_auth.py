@@ -1,4 +1,8 @@
-"""Authentication: the real JWT path, and replacing it with a dependency override."""
+"""Authentication: the real JWT path, and replacing it with a dependency override.
+
+Overrides put back without the kit (`monkeypatch.setitem`), and an awaited lookup patched with
+`new=AsyncMock(...)`, at their smallest: examples/dependency_overrides/.
+"""
 
 import pytest
 from fastapi import FastAPI

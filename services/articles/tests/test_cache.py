@@ -1,4 +1,7 @@
-"""Cache-aside through Redis: with the app's real (fake or real) Redis, and with a mock."""
+"""Cache-aside through Redis: with the app's real (fake or real) Redis, and with a mock.
+
+The article's mocked-cache test at its smallest, without the kit: examples/dependency_overrides/.
+"""
 
 import asyncio
 import json

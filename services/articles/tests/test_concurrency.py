@@ -1,4 +1,8 @@
-"""Concurrent requests: a session each works; one shared session, as in the article, breaks."""
+"""Concurrent requests: a session each works; one shared session, as in the article, breaks.
+
+The smallest form (a database file per test, a session per request, ten POSTs at once, without
+the kit): examples/async_database/.
+"""
 
 import asyncio
 import warnings

@@ -1,8 +1,11 @@
-"""The async client with the lifespan running, and the health check."""
+"""The async client with the lifespan running, and the health check.
+
+The pattern at its smallest, without the kit (`AsyncClient` on `ASGITransport`, the lifespan
+run by asgi-lifespan, and what goes missing without it): examples/async_client/.
+"""
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from articles.app import create_app
 from articles.redis_client import RedisUnavailableError
@@ -24,19 +27,6 @@ async def test_health_check_answers_ok(client: LifespanClient) -> None:
 async def test_lifespan_state_reaches_the_test(client: LifespanClient) -> None:
     # The kit passes the lifespan state through, so tests can reach the app's engine and cache.
     assert set(client.state) == {"settings", "sessionmaker", "cache"}
-
-
-async def test_without_the_lifespan_requests_have_no_session(app: FastAPI) -> None:
-    """The article's client: ASGITransport alone never runs the lifespan.
-
-    Routes that read what the lifespan created then fail; `lifespan_client` (the `client`
-    fixture) is the fix.
-    """
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as bare:
-        assert (reply := await bare.get("/health")).status_code == 200, reply.text  # needs nothing from the lifespan
-        with pytest.raises(AttributeError, match="sessionmaker"):
-            await bare.get("/api/articles/")
 
 
 async def test_health_over_a_real_socket(live_server: LiveServer) -> None:

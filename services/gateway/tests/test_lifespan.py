@@ -1,4 +1,8 @@
-"""Pools created once in the lifespan: injected fakes, closing on shutdown, patching done right."""
+"""Pools created once in the lifespan: injected fakes, closing on shutdown, patching done right.
+
+The article's lifespan test at its smallest, without the kit (lifespan state, `LifespanManager`,
+the awaited factory patched with `new=AsyncMock(...)`, shutdown asserted): examples/lifespan/.
+"""
 
 from unittest.mock import AsyncMock, patch
 
