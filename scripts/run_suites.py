@@ -32,8 +32,9 @@ IN_SEQUENCE, TWO_WORKERS = 1, ["-n", "2"]
 # Installs and runs every suite again in fresh folders: its own command (`hatch run test-copy`).
 COPY_OUT = "tests/test_copy_out.py"
 # Tests marked `slow` (real timings on the services' defaults, whole systems started, processes
-# killed) are left to `--slow`, which CI passes: the everyday loop stays under 90 s.
-NOT_SLOW = "not slow"
+# killed) are deselected by the kit's plugin in every suite unless it gets `--slow`: the everyday
+# loop stays under 90 s.
+SLOW = "--slow"
 # Longest first, so that side by side the two lanes end together (the repo's whole-system tests
 # are the longest with --slow); the summary keeps the reading order.
 START_ORDER = ["repo", "articles", "kit", "chat", "events", "processing", "gateway"]
@@ -98,21 +99,6 @@ def run_kit(pytest_args: list[str], *, cov: bool, capture: bool = False) -> Resu
     return Result("kit", result.code, time.monotonic() - start)  # the time of all three steps
 
 
-def without_slow(pytest_args: list[str]) -> list[str]:
-    """The arguments with `slow` deselected, inside the caller's own `-m` if it gave one."""
-    args, marks = [], []
-    it = iter(pytest_args)
-    for arg in it:
-        if arg == "-m":
-            marks.append(next(it, ""))
-        elif arg.startswith("-m"):
-            marks.append(arg.removeprefix("-m").removeprefix("="))
-        else:
-            args.append(arg)
-    expression = " and ".join([*(f"({m})" for m in marks), NOT_SLOW])
-    return [*args, "-m", expression]
-
-
 def verdict(result: Result, *, selecting: bool) -> str:
     if result.code == 0:
         return "passed"
@@ -137,8 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, help="suites at once (default: 2 embedded, 1 real; 1 = live output)")
     options, pytest_args = parser.parse_known_args(argv)
     jobs = options.jobs or (SIDE_BY_SIDE if options.backend == "embedded" else IN_SEQUENCE)
-    if not options.slow:
-        pytest_args = without_slow(pytest_args)
+    slow = options.slow
+    # Without `--slow` the kit deselects the slow tests, so a suite may select nothing.
+    selecting = bool(pytest_args) or not slow
+    if slow:
+        pytest_args = [*pytest_args, SLOW]
     backend = ["--backend", options.backend]
     script = "cov" if options.cov else "test"
     chose_workers = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in pytest_args)
@@ -161,14 +150,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"=== {len(suites)} suites, {jobs} at a time; each one's output when it ends", flush=True)
     results = run_all(suites, jobs)
 
-    selecting = bool(pytest_args) and (options.slow or pytest_args[-2:] != ["-m", NOT_SLOW])
     width = max(len(r.name) for r in results)
     print(f"\n=== summary ({options.backend} backend{', coverage' if options.cov else ''})")
     for result in results:
         print(f"{result.name:<{width}}  {verdict(result, selecting=selecting):<20} {result.seconds:6.1f}s")
     failed = [r.name for r in results if verdict(r, selecting=selecting).startswith("FAILED")]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
-    if not options.slow:
+    if not slow:
         print("(tests marked slow were left out: `--slow` runs them too, as CI does)")
     return 1 if failed else 0
 
