@@ -99,12 +99,26 @@ def run_kit(pytest_args: list[str], *, cov: bool, capture: bool = False) -> Resu
     return Result("kit", result.code, time.monotonic() - start)  # the time of all three steps
 
 
+NOTHING = "nothing selected"
+
+
 def verdict(result: Result, *, selecting: bool) -> str:
+    """passed, nothing selected (a selection that matched none of the suite's tests: neither
+    passed nor failed), or FAILED."""
     if result.code == 0:
         return "passed"
     if result.code == NO_TESTS_COLLECTED and selecting:
-        return "nothing selected"
+        return NOTHING
     return f"FAILED (exit {result.code})"
+
+
+def tally(verdicts: list[tuple[str, str]]) -> str:
+    """The closing line: passed, nothing selected (apart: neither passed nor failed), failed."""
+    passed = sum(v == "passed" for _, v in verdicts)
+    nothing = sum(v == NOTHING for _, v in verdicts)
+    failed = [name for name, v in verdicts if v.startswith("FAILED")]
+    line = f"{passed} passed" + (f", {nothing} {NOTHING}" if nothing else "") + f", {len(failed)} failed"
+    return line + (f": {', '.join(failed)}" if failed else "")
 
 
 def run_all(suites: dict[str, Callable[[], Result]], jobs: int) -> list[Result]:
@@ -150,15 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"=== {len(suites)} suites, {jobs} at a time; each one's output when it ends", flush=True)
     results = run_all(suites, jobs)
 
+    verdicts = [(r.name, verdict(r, selecting=selecting)) for r in results]
     width = max(len(r.name) for r in results)
     print(f"\n=== summary ({options.backend} backend{', coverage' if options.cov else ''})")
-    for result in results:
-        print(f"{result.name:<{width}}  {verdict(result, selecting=selecting):<20} {result.seconds:6.1f}s")
-    failed = [r.name for r in results if verdict(r, selecting=selecting).startswith("FAILED")]
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
+    for result, (_, said) in zip(results, verdicts, strict=True):
+        print(f"{result.name:<{width}}  {said:<20} {result.seconds:6.1f}s")
+    print(tally(verdicts))
     if not slow:
         print("(tests marked slow were left out: `--slow` runs them too, as CI does)")
-    return 1 if failed else 0
+    return 1 if any(said.startswith("FAILED") for _, said in verdicts) else 0
 
 
 if __name__ == "__main__":

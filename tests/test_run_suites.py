@@ -105,6 +105,27 @@ def test_coverage_runs_each_services_cov_script(commands: list[tuple[str, list[s
     assert kit[2] == ["report"]
 
 
+def test_a_suite_that_selected_nothing_is_neither_passed_nor_failed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fake_run(
+        name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None, *, capture: bool = False
+    ) -> run_suites.Result:
+        return run_suites.Result(name, 0 if name == "zeta" else run_suites.NO_TESTS_COLLECTED, 0.1)
+
+    monkeypatch.setattr(run_suites, "run", fake_run)
+    monkeypatch.setattr(run_suites, "services", lambda: ["articles", "zeta"])
+    monkeypatch.setattr(run_suites, "hatch", lambda: "hatch")
+
+    code = run_suites.main(["-m", "cache"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "articles  nothing selected" in out
+    assert "zeta      passed" in out
+    assert out.splitlines()[-2] == "1 passed, 3 nothing selected, 0 failed"
+
+
 def test_nothing_selected_is_not_a_failure_when_selecting() -> None:
     nothing = run_suites.Result("kit", run_suites.NO_TESTS_COLLECTED, 0.1)
 
