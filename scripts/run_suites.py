@@ -33,7 +33,7 @@ IN_SEQUENCE, TWO_WORKERS = 1, ["-n", "2"]
 COPY_OUT = "tests/test_copy_out.py"
 # Tests marked `slow` (real timings on the services' defaults, whole systems started, processes
 # killed) are deselected by the kit's plugin in every suite unless it gets `--slow`: the everyday
-# loop stays under 90 s.
+# loop stays under 90 s. Coverage is a measure of the whole suite, so `--cov` runs them too.
 SLOW = "--slow"
 # Longest first, so that side by side the two lanes end together (the repo's whole-system tests
 # are the longest with --slow); the summary keeps the reading order.
@@ -132,12 +132,14 @@ def run_all(suites: dict[str, Callable[[], Result]], jobs: int) -> list[Result]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=["embedded", "real"], default="embedded")
-    parser.add_argument("--cov", action="store_true", help="measure branch coverage of each service and the kit")
+    parser.add_argument(
+        "--cov", action="store_true", help="measure branch coverage of each service and the kit (slow tests too)"
+    )
     parser.add_argument("--slow", action="store_true", help="also run the tests marked slow (CI does)")
     parser.add_argument("--jobs", type=int, help="suites at once (default: 2 embedded, 1 real; 1 = live output)")
     options, pytest_args = parser.parse_known_args(argv)
     jobs = options.jobs or (SIDE_BY_SIDE if options.backend == "embedded" else IN_SEQUENCE)
-    slow = options.slow
+    slow = options.slow or options.cov
     # Without `--slow` the kit deselects the slow tests, so a suite may select nothing.
     selecting = bool(pytest_args) or not slow
     if slow:

@@ -1,5 +1,8 @@
 """scripts/run_suites.py: every suite runs, failures do not stop the rest, the summary tells."""
 
+import os
+import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,6 +53,14 @@ def test_slow_tests_are_left_to_the_kit_unless_the_slow_flag_passes_through_and_
         runs = [command for seen, command in commands if seen == name]
         assert runs[0][-2:] == ["-m", "cache"]  # the kit's plugin deselects the slow tests
         assert runs[1][-3:] == ["-m", "cache", "--slow"]
+
+
+def test_coverage_measures_the_whole_suite_slow_tests_included(commands: list[tuple[str, list[str]]]) -> None:
+    run_suites.main(["--cov"])
+
+    pytest_runs = [command for _, command in commands if "pytest" in command or command[2].endswith(":cov")]
+    assert len(pytest_runs) == 4  # repo, kit (under `coverage run`), articles, zeta
+    assert all(command[-1] == "--slow" for command in pytest_runs)
 
 
 def test_embedded_suites_run_side_by_side_in_one_process_each_real_ones_in_sequence_with_two_workers(
@@ -141,3 +152,39 @@ def test_services_are_the_folders_with_a_project_file(tmp_path: Path, monkeypatc
     monkeypatch.setattr(run_suites, "ROOT", tmp_path)
 
     assert run_suites.services() == ["alpha", "beta"]  # sorted; a folder without one is not a service
+
+
+COVERAGE_CONFIGS = [*sorted((run_suites.ROOT / "services").glob("*/pyproject.toml")), run_suites.ROOT / "shared/pyproject.toml"]
+
+
+def coverage_report_config(pyproject: Path) -> dict[str, object]:
+    config: dict[str, object] = tomllib.loads(pyproject.read_text())["tool"]["coverage"]["report"]
+    return config
+
+
+def test_a_suite_under_its_coverage_floor_fails(tmp_path: Path) -> None:
+    report = coverage_report_config(COVERAGE_CONFIGS[0])
+    # 26 of 29 statements run: 89.66%, which coverage's default precision (0) rounds up to 90.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    body = "".join(f"    x{i} = {i}\n" for i in range(24))
+    (tmp_path / "pkg" / "code.py").write_text(f"def used():\n{body}\n\ndef unused():\n    a = 1\n    b = 2\n    c = 3\n")
+    (tmp_path / "test_code.py").write_text("from pkg.code import used\n\n\ndef test_used():\n    used()\n")
+    settings = "\n".join(f"{key} = {value!r}".replace("True", "true").replace("'", '"') for key, value in report.items())
+    (tmp_path / "pyproject.toml").write_text(
+        f"[tool.pytest.ini_options]\n[tool.coverage.run]\nbranch = true\nsource = ['pkg']\n[tool.coverage.report]\n{settings}\n"
+    )
+
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # pytest-cov alone: no plugin else is needed
+    command = [sys.executable, "-m", "pytest", "-p", "pytest_cov.plugin", "--cov", "-p", "no:cacheprovider"]
+
+    result = run_suites.run("floor", command, tmp_path, env)
+
+    assert run_suites.verdict(result, selecting=False) == "FAILED (exit 1)"
+
+
+@pytest.mark.parametrize("pyproject", COVERAGE_CONFIGS, ids=lambda p: p.parent.name)
+def test_every_suite_has_that_floor_and_precision(pyproject: Path) -> None:
+    report = coverage_report_config(pyproject)
+
+    assert (report["fail_under"], report["precision"]) == (90, 1)
