@@ -20,7 +20,7 @@ from fastapi_testkit import LifespanClient, override_dependencies
 from .helpers import AuthHeaders, PostArticle
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = [pytest.mark.asyncio, pytest.mark.cache]
+pytestmark = pytest.mark.cache
 
 
 class StatementCounter:
