@@ -124,4 +124,4 @@ def test_in_auto_mode_pytest_asyncio_claims_them(pytester: pytest.Pytester, back
     result = run_project(pytester, backend, "auto", "-k", "run_by_anyio")
 
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([">*assert any(\"/anyio/\" in name*", "E*assert False"])  # anyio never ran it
+    result.stdout.fnmatch_lines(['>*assert any("/anyio/" in name*', "E*assert False"])  # anyio never ran it
