@@ -154,7 +154,10 @@ def test_services_are_the_folders_with_a_project_file(tmp_path: Path, monkeypatc
     assert run_suites.services() == ["alpha", "beta"]  # sorted; a folder without one is not a service
 
 
-COVERAGE_CONFIGS = [*sorted((run_suites.ROOT / "services").glob("*/pyproject.toml")), run_suites.ROOT / "shared/pyproject.toml"]
+COVERAGE_CONFIGS = [
+    *sorted((run_suites.ROOT / "services").glob("*/pyproject.toml")),
+    run_suites.ROOT / "shared/pyproject.toml",
+]
 
 
 def coverage_report_config(pyproject: Path) -> dict[str, object]:
@@ -168,11 +171,13 @@ def test_a_suite_under_its_coverage_floor_fails(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     body = "".join(f"    x{i} = {i}\n" for i in range(24))
-    (tmp_path / "pkg" / "code.py").write_text(f"def used():\n{body}\n\ndef unused():\n    a = 1\n    b = 2\n    c = 3\n")
+    (tmp_path / "pkg" / "code.py").write_text(
+        f"def used():\n{body}\n\ndef unused():\n    a = 1\n    b = 2\n    c = 3\n"
+    )
     (tmp_path / "test_code.py").write_text("from pkg.code import used\n\n\ndef test_used():\n    used()\n")
-    settings = "\n".join(f"{key} = {value!r}".replace("True", "true").replace("'", '"') for key, value in report.items())
     (tmp_path / "pyproject.toml").write_text(
-        f"[tool.pytest.ini_options]\n[tool.coverage.run]\nbranch = true\nsource = ['pkg']\n[tool.coverage.report]\n{settings}\n"
+        "[tool.pytest.ini_options]\n[tool.coverage.run]\nbranch = true\nsource = ['pkg']\n"
+        f"[tool.coverage.report]\nfail_under = {report['fail_under']}\nprecision = {report.get('precision', 0)}\n"
     )
 
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # pytest-cov alone: no plugin else is needed
