@@ -1,4 +1,8 @@
-"""`hatch run bench`: run the cases, print one table, write bench/results/latest.{json,md}."""
+"""`hatch run bench`: run the cases, print one table, write latest.{json,md}.
+
+Into bench/results/local/ (ignored by git), so a run leaves the committed figures alone;
+`--save` writes them to bench/results/, the figures the README quotes.
+"""
 
 import argparse
 import datetime
@@ -18,6 +22,7 @@ from bench.catalog import CASES, Case
 from bench.results import Row, table_lines, write
 
 RESULTS = Path(__file__).resolve().parent / "results"
+LOCAL_RESULTS = RESULTS / "local"  # in .gitignore
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         help="HTTP load generator: wrk if installed (auto), wrk only, or the Python fallback",
     )
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="seconds per round of the timed cases")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.md go")
+    parser.add_argument("--save", action="store_true", help="write the results to bench/results/ (committed)")
+    parser.add_argument("--out", type=Path, help="where latest.json and latest.md go (default bench/results/local/)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     return parser
 
@@ -77,6 +83,12 @@ def _run_case(case: Case, ctx: Context) -> list[Row]:
     for row in rows:
         print(f"   {row.case}: {row.status} in {time.monotonic() - started:.0f} s {row.note}", flush=True)
     return rows
+
+
+def results_dir(options: argparse.Namespace) -> Path:
+    """`--out`, else the committed results with `--save`, else the ignored local folder."""
+    out: Path | None = options.out
+    return out or (RESULTS if options.save else LOCAL_RESULTS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(table_lines(rows)))
     if servers.kept_logs:
         print("\nservers that logged a traceback (their logs are kept):", *servers.kept_logs, sep="\n  ")
-    json_path, md_path = write(rows, meta, options.out)
+    json_path, md_path = write(rows, meta, results_dir(options))
     print(f"\nwritten: {json_path} and {md_path}")
     return 0

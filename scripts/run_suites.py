@@ -33,8 +33,9 @@ IN_SEQUENCE, TWO_WORKERS = 1, ["-n", "2"]
 # Installs and runs every suite again in fresh folders: its own command (`hatch run test-copy`).
 COPY_OUT = "tests/test_copy_out.py"
 # Tests marked `slow` (real timings on the services' defaults, whole systems started, processes
-# killed) are left to `--slow`, which CI passes: the everyday loop stays under 90 s.
-NOT_SLOW = "not slow"
+# killed) are deselected by the kit's plugin in every suite unless it gets `--slow`: the everyday
+# loop stays under 90 s. Coverage is a measure of the whole suite, so `--cov` runs them too.
+SLOW = "--slow"
 # Longest first, so that side by side the two lanes end together (the repo's whole-system tests
 # are the longest with --slow); the summary keeps the reading order.
 START_ORDER = ["repo", "articles", "kit", "chat", "events", "processing", "gateway", "examples"]
@@ -104,19 +105,7 @@ def run_kit(pytest_args: list[str], *, cov: bool, capture: bool = False) -> Resu
     return Result("kit", result.code, time.monotonic() - start)  # the time of all three steps
 
 
-def without_slow(pytest_args: list[str]) -> list[str]:
-    """The arguments with `slow` deselected, inside the caller's own `-m` if it gave one."""
-    args, marks = [], []
-    it = iter(pytest_args)
-    for arg in it:
-        if arg == "-m":
-            marks.append(next(it, ""))
-        elif arg.startswith("-m"):
-            marks.append(arg.removeprefix("-m").removeprefix("="))
-        else:
-            args.append(arg)
-    expression = " and ".join([*(f"({m})" for m in marks), NOT_SLOW])
-    return [*args, "-m", expression]
+NOTHING = "nothing selected"
 
 
 def without_workers(pytest_args: list[str]) -> list[str]:
@@ -132,11 +121,22 @@ def without_workers(pytest_args: list[str]) -> list[str]:
 
 
 def verdict(result: Result, *, selecting: bool) -> str:
+    """passed, nothing selected (a selection that matched none of the suite's tests: neither
+    passed nor failed), or FAILED."""
     if result.code == 0:
         return "passed"
     if result.code == NO_TESTS_COLLECTED and selecting:
-        return "nothing selected"
+        return NOTHING
     return f"FAILED (exit {result.code})"
+
+
+def tally(verdicts: list[tuple[str, str]]) -> str:
+    """The closing line: passed, nothing selected (apart: neither passed nor failed), failed."""
+    passed = sum(v == "passed" for _, v in verdicts)
+    nothing = sum(v == NOTHING for _, v in verdicts)
+    failed = [name for name, v in verdicts if v.startswith("FAILED")]
+    line = f"{passed} passed" + (f", {nothing} {NOTHING}" if nothing else "") + f", {len(failed)} failed"
+    return line + (f": {', '.join(failed)}" if failed else "")
 
 
 def run_all(suites: dict[str, Callable[[], Result]], jobs: int) -> list[Result]:
@@ -150,13 +150,18 @@ def run_all(suites: dict[str, Callable[[], Result]], jobs: int) -> list[Result]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=["embedded", "real"], default="embedded")
-    parser.add_argument("--cov", action="store_true", help="measure branch coverage of each service and the kit")
+    parser.add_argument(
+        "--cov", action="store_true", help="measure branch coverage of each service and the kit (slow tests too)"
+    )
     parser.add_argument("--slow", action="store_true", help="also run the tests marked slow (CI does)")
     parser.add_argument("--jobs", type=int, help="suites at once (default: 2 embedded, 1 real; 1 = live output)")
     options, pytest_args = parser.parse_known_args(argv)
     jobs = options.jobs or (SIDE_BY_SIDE if options.backend == "embedded" else IN_SEQUENCE)
-    if not options.slow:
-        pytest_args = without_slow(pytest_args)
+    slow = options.slow or options.cov
+    # Without `--slow` the kit deselects the slow tests, so a suite may select nothing.
+    selecting = bool(pytest_args) or not slow
+    if slow:
+        pytest_args = [*pytest_args, SLOW]
     backend = ["--backend", options.backend]
     script = "cov" if options.cov else "test"
     chose_workers = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in pytest_args)
@@ -175,22 +180,21 @@ def main(argv: list[str] | None = None) -> int:
     for service in services():
         command = [hatch_bin, "run", f"{service}:{script}", *backend, *suite_args]
         suites[service] = partial(run, service, command, ROOT, env, capture=capture)
-    examples = [hatch_bin, "run", f"{EXAMPLES}:test", *without_workers(pytest_args)]
+    examples = [hatch_bin, "run", f"{EXAMPLES}:test", *without_workers([a for a in pytest_args if a != SLOW])]
     suites[EXAMPLES] = partial(run, EXAMPLES, examples, ROOT, env, capture=capture)
     if capture:
         print(f"=== {len(suites)} suites, {jobs} at a time; each one's output when it ends", flush=True)
     results = run_all(suites, jobs)
 
-    selecting = bool(pytest_args) and (options.slow or pytest_args[-2:] != ["-m", NOT_SLOW])
+    verdicts = [(r.name, verdict(r, selecting=selecting)) for r in results]
     width = max(len(r.name) for r in results)
     print(f"\n=== summary ({options.backend} backend{', coverage' if options.cov else ''})")
-    for result in results:
-        print(f"{result.name:<{width}}  {verdict(result, selecting=selecting):<20} {result.seconds:6.1f}s")
-    failed = [r.name for r in results if verdict(r, selecting=selecting).startswith("FAILED")]
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
-    if not options.slow:
+    for result, (_, said) in zip(results, verdicts, strict=True):
+        print(f"{result.name:<{width}}  {said:<20} {result.seconds:6.1f}s")
+    print(tally(verdicts))
+    if not slow:
         print("(tests marked slow were left out: `--slow` runs them too, as CI does)")
-    return 1 if failed else 0
+    return 1 if any(said.startswith("FAILED") for _, said in verdicts) else 0
 
 
 if __name__ == "__main__":

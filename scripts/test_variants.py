@@ -85,7 +85,8 @@ def run_suite(variant: str, name: str, folder: Path, pytest_args: list[str], wor
     if variant == "httpx2":
         steps.append([python, "-c", ON_HTTPX2])
     extra = STARLETTE_WARNINGS_ARE_ERRORS if variant == "httpx2" else []
-    steps.append([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", *extra, *pytest_args])
+    # `--slow`: the whole suite, as CI runs it (the kit deselects the slow tests without it).
+    steps.append([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--slow", *extra, *pytest_args])
     for step in steps:
         if code := run(step, folder, env):
             return code

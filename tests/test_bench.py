@@ -116,3 +116,22 @@ def test_a_round_in_which_the_load_generator_used_a_whole_core_is_marked_capped(
     row = Row("x", "x", "req/s", "rate", case_m=m, base_m=Measurement(rate=1.0), ratio=50_000.0)
     assert row.status == "capped"
     assert row.problem == "case: wrk used 95% of a core"
+
+
+def ignored_by_git(path: Path) -> bool:
+    done = subprocess.run(["git", "check-ignore", "-q", "--no-index", str(path)], cwd=ROOT, check=False)
+    assert done.returncode in (0, 1), "git check-ignore failed"
+    return done.returncode == 0
+
+
+def test_a_run_writes_into_an_ignored_folder_unless_told_to_save(tmp_path: Path) -> None:
+    from bench.cli import LOCAL_RESULTS, RESULTS, _parser, results_dir
+
+    def where(*args: str) -> Path:
+        return results_dir(_parser().parse_args(list(args)))
+
+    assert where("--case", "processing") == LOCAL_RESULTS
+    assert ignored_by_git(where("--case", "processing") / "latest.json")
+    assert where("--save") == RESULTS
+    assert not ignored_by_git(where("--save") / "latest.json")  # the committed figures
+    assert where("--save", "--out", str(tmp_path)) == tmp_path

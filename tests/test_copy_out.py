@@ -61,6 +61,7 @@ def test_a_copied_service_installs_and_passes_its_tests(
         "no:cacheprovider",
         "--backend",
         backend.value,
+        "--slow",  # the whole suite: the slow tests too
     ]
     # The copied suite runs without xdist, as worker "master" (Redis database 0). Under
     # `-n auto` several copies run at once, so each gets this worker's own Redis database.

@@ -1,5 +1,8 @@
 """scripts/run_suites.py: every suite runs, failures do not stop the rest, the summary tells."""
 
+import os
+import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,20 +44,27 @@ def test_a_failing_suite_does_not_stop_the_others(
     assert "4 passed, 1 failed: articles" in out
 
 
-def test_slow_tests_are_left_to_the_slow_flag_and_a_callers_marks_are_kept(
+def test_slow_tests_are_left_to_the_kit_unless_the_slow_flag_passes_through_and_a_callers_marks_are_kept(
     commands: list[tuple[str, list[str]]],
 ) -> None:
     run_suites.main(["-m", "cache"])
     run_suites.main(["--slow", "-m", "cache"])
 
-    zeta = [command for name, command in commands if name == "zeta"]
-    assert zeta[0][-2:] == ["-m", "(cache) and not slow"]
-    assert zeta[1][-2:] == ["-m", "cache"]
+    for name in ("repo", "kit", "zeta"):
+        runs = [command for seen, command in commands if seen == name]
+        assert runs[0][-2:] == ["-m", "cache"]  # the kit's plugin deselects the slow tests
+        assert runs[1][-3:] == ["-m", "cache", "--slow"]
     examples = [command for name, command in commands if name == "examples"]
-    assert examples == [
-        ["hatch", "run", "examples:test", "-m", "(cache) and not slow"],
-        ["hatch", "run", "examples:test", "-m", "cache"],
-    ]
+    # The examples have no kit (so no `--slow` option) and no slow tests.
+    assert examples == [["hatch", "run", "examples:test", "-m", "cache"]] * 2
+
+
+def test_coverage_measures_the_whole_suite_slow_tests_included(commands: list[tuple[str, list[str]]]) -> None:
+    run_suites.main(["--cov"])
+
+    pytest_runs = [command for _, command in commands if "pytest" in command or command[2].endswith(":cov")]
+    assert len(pytest_runs) == 4  # repo, kit (under `coverage run`), articles, zeta
+    assert all(command[-1] == "--slow" for command in pytest_runs)
 
 
 def test_embedded_suites_run_side_by_side_in_one_process_each_real_ones_in_sequence_with_two_workers(
@@ -81,16 +91,24 @@ def test_embedded_suites_run_side_by_side_in_one_process_each_real_ones_in_seque
 def test_each_service_runs_in_its_own_environment_with_the_arguments(commands: list[tuple[str, list[str]]]) -> None:
     run_suites.main(["--backend", "real", "--slow", "-x"])
 
-    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "real", "-n", "2", "-x"]
-    assert dict(commands)["repo"][-6:] == ["--ignore=tests/test_copy_out.py", "--backend", "real", "-n", "2", "-x"]
-    # The examples have no kit (no --backend) and no xdist (no -n): the caller's arguments only.
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "real", "-n", "2", "-x", "--slow"]
+    assert dict(commands)["repo"][-7:] == [
+        "--ignore=tests/test_copy_out.py",
+        "--backend",
+        "real",
+        "-n",
+        "2",
+        "-x",
+        "--slow",
+    ]
+    # The examples have no kit (no --backend, no --slow) and no xdist (no -n): the caller's arguments only.
     assert dict(commands)["examples"] == ["hatch", "run", "examples:test", "-x"]
 
 
 def test_the_callers_choice_of_workers_wins(commands: list[tuple[str, list[str]]]) -> None:
     run_suites.main(["--slow", "-n", "4"])
 
-    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "embedded", "-n", "4"]
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "embedded", "-n", "4", "--slow"]
     assert dict(commands)["examples"] == ["hatch", "run", "examples:test"]  # no xdist there
 
 
@@ -105,12 +123,33 @@ def test_the_examples_get_the_arguments_without_xdists(args: list[str]) -> None:
 def test_coverage_runs_each_services_cov_script(commands: list[tuple[str, list[str]]]) -> None:
     run_suites.main(["--cov", "--slow", "--jobs", "1"])
 
-    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:cov", "--backend", "embedded", "-n", "2"]
+    assert dict(commands)["zeta"] == ["hatch", "run", "zeta:cov", "--backend", "embedded", "-n", "2", "--slow"]
     kit = [command[3:] for name, command in commands if name == "kit"]
     assert "-n" not in kit[0]  # coverage run does not follow xdist's workers
     assert kit[0][:3] == ["run", "-m", "pytest"]  # coverage run: the kit is a plugin (see run_kit)
     assert kit[1][0] == "html"
     assert kit[2] == ["report"]
+
+
+def test_a_suite_that_selected_nothing_is_neither_passed_nor_failed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fake_run(
+        name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None, *, capture: bool = False
+    ) -> run_suites.Result:
+        return run_suites.Result(name, 0 if name == "zeta" else run_suites.NO_TESTS_COLLECTED, 0.1)
+
+    monkeypatch.setattr(run_suites, "run", fake_run)
+    monkeypatch.setattr(run_suites, "services", lambda: ["articles", "zeta"])
+    monkeypatch.setattr(run_suites, "hatch", lambda: "hatch")
+
+    code = run_suites.main(["-m", "cache"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "articles  nothing selected" in out
+    assert "zeta      passed" in out
+    assert out.splitlines()[-2] == "1 passed, 3 nothing selected, 0 failed"
 
 
 def test_nothing_selected_is_not_a_failure_when_selecting() -> None:
@@ -128,3 +167,44 @@ def test_services_are_the_folders_with_a_project_file(tmp_path: Path, monkeypatc
     monkeypatch.setattr(run_suites, "ROOT", tmp_path)
 
     assert run_suites.services() == ["alpha", "beta"]  # sorted; a folder without one is not a service
+
+
+COVERAGE_CONFIGS = [
+    *sorted((run_suites.ROOT / "services").glob("*/pyproject.toml")),
+    run_suites.ROOT / "shared/pyproject.toml",
+]
+
+
+def coverage_report_config(pyproject: Path) -> dict[str, object]:
+    config: dict[str, object] = tomllib.loads(pyproject.read_text())["tool"]["coverage"]["report"]
+    return config
+
+
+def test_a_suite_under_its_coverage_floor_fails(tmp_path: Path) -> None:
+    report = coverage_report_config(COVERAGE_CONFIGS[0])
+    # 26 of 29 statements run: 89.66%, which coverage's default precision (0) rounds up to 90.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    body = "".join(f"    x{i} = {i}\n" for i in range(24))
+    (tmp_path / "pkg" / "code.py").write_text(
+        f"def used():\n{body}\n\ndef unused():\n    a = 1\n    b = 2\n    c = 3\n"
+    )
+    (tmp_path / "test_code.py").write_text("from pkg.code import used\n\n\ndef test_used():\n    used()\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\n[tool.coverage.run]\nbranch = true\nsource = ['pkg']\n"
+        f"[tool.coverage.report]\nfail_under = {report['fail_under']}\nprecision = {report.get('precision', 0)}\n"
+    )
+
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # pytest-cov alone: no plugin else is needed
+    command = [sys.executable, "-m", "pytest", "-p", "pytest_cov.plugin", "--cov", "-p", "no:cacheprovider"]
+
+    result = run_suites.run("floor", command, tmp_path, env)
+
+    assert run_suites.verdict(result, selecting=False) == "FAILED (exit 1)"
+
+
+@pytest.mark.parametrize("pyproject", COVERAGE_CONFIGS, ids=lambda p: p.parent.name)
+def test_every_suite_has_that_floor_and_precision(pyproject: Path) -> None:
+    report = coverage_report_config(pyproject)
+
+    assert (report["fail_under"], report["precision"]) == (90, 1)

@@ -1,5 +1,6 @@
 """`hatch run soak` (scripts/soak): the tolerance check, the verdict, and a very short soak's table."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scripts.soak.__main__ import LOCAL, SAVED, results_dir
 from scripts.soak.__main__ import main as soak_main
 from scripts.soak.verdict import Row, Tolerance, failures, rows, settled
 
@@ -94,3 +96,19 @@ def test_a_soak_off_this_machine_or_unbounded_is_refused(
 
     assert refused.value.code == 2
     assert "--base-url must be on this machine" in capsys.readouterr().err or "--minutes" in arguments
+
+
+def test_the_table_goes_into_an_ignored_folder_unless_told_to_save(tmp_path: Path) -> None:
+    def where(*, save: bool, out_dir: Path | None = None) -> Path:
+        return results_dir(argparse.Namespace(save=save, out_dir=out_dir))
+
+    def ignored_by_git(path: Path) -> bool:
+        done = subprocess.run(["git", "check-ignore", "-q", "--no-index", str(path)], cwd=ROOT, check=False)
+        assert done.returncode in (0, 1), "git check-ignore failed"
+        return done.returncode == 0
+
+    assert where(save=False) == LOCAL
+    assert ignored_by_git(LOCAL / "soak-embedded.json")
+    assert where(save=True) == SAVED
+    assert not ignored_by_git(SAVED / "soak-embedded.json")
+    assert where(save=True, out_dir=tmp_path) == tmp_path

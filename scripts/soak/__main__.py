@@ -19,6 +19,9 @@ from scripts.soak import load as loading
 from scripts.soak import resources, verdict
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# The table goes beside the bench's results: into an ignored folder unless `--save` (committed).
+SAVED = ROOT / "bench" / "results"
+LOCAL = SAVED / "local"  # in .gitignore
 DEV_SECRET = "change-me-in-production-a-32-byte-key"
 # uvicorn (keep-alive 5 s) and the gateway's upstream pool (httpx: 5 s) close idle connections
 # after 5 s; measured before that, the baseline would count the warm-up's connections.
@@ -139,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", help="a running gateway on this machine (default: start the system)")
     parser.add_argument("--backend", choices=("embedded", "real"), default="embedded", help="of the system started")
     parser.add_argument("--jwt-secret", default=DEV_SECRET, help="the articles service's token secret")
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "results", help="where the table goes")
+    parser.add_argument("--save", action="store_true", help="write the table to bench/results/ (committed)")
+    parser.add_argument("--out-dir", type=Path, help="where the table goes (default bench/results/local/, ignored)")
     options = parser.parse_args(argv)
+    options.out_dir = results_dir(options)
     if not 0 < options.minutes <= MAX_MINUTES:
         parser.error(f"--minutes must be above 0 and at most {MAX_MINUTES:g}")
     if options.base_url and urlsplit(options.base_url).hostname not in LOOPBACK:
@@ -154,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     except NotServingError as error:
         print(f"soak: {error}", flush=True)
         return 2
+
+
+def results_dir(options: argparse.Namespace) -> Path:
+    """`--out-dir`, else the committed results with `--save`, else the ignored local folder."""
+    out: Path | None = options.out_dir
+    return out or (SAVED if options.save else LOCAL)
 
 
 def where_to_measure(pids: dict[str, int], *, real: bool) -> resources.Where:

@@ -87,7 +87,7 @@ def failures(table: list[Row], load: dict[str, Any], missing: list[int]) -> list
 
 
 def write(report: dict[str, Any], table: list[Row], directory: Path, name: str) -> tuple[Path, Path]:
-    """`<name>.json` and `<name>.md` in `directory` (bench/results by default)."""
+    """`<name>.json` and `<name>.md` in `directory` (bench/results/local by default, bench/results with --save)."""
     directory.mkdir(parents=True, exist_ok=True)
     as_json, as_md = directory / f"{name}.json", directory / f"{name}.md"
     as_json.write_text(json.dumps(report | {"resources": [asdict(r) | {"ok": r.ok} for r in table]}, indent=2) + "\n")

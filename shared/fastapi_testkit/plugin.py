@@ -52,8 +52,12 @@ TOPIC_MARKERS = {
     "lifespan": "resources created in the app's lifespan",
     "proxy": "requests forwarded to an upstream service",
     "ratelimit": "limits on how often a client may call",
-    "slow": "real timings on the defaults, or whole processes started; deselect with -m 'not slow'",
 }
+
+# Tests marked `slow` are deselected unless `--slow` is given, in every project that installs the
+# kit: plain `pytest` is the everyday loop. The marker is the kit's, whatever `testkit_markers` lists.
+SLOW, SLOW_OPTION = "slow", "--slow"
+SLOW_MARKER = f"{SLOW}: real timings on the defaults, or whole processes started; run only with {SLOW_OPTION}"
 
 EMBEDDED_ONLY, REAL_ONLY = "embedded_only", "real_only"
 BACKEND_MARKERS = {
@@ -62,10 +66,22 @@ BACKEND_MARKERS = {
 }
 
 T = TypeVar("T")
+_SLOW_LEFT_OUT = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fastapi-testkit")
+    try:
+        group.addoption(
+            SLOW_OPTION,
+            action="store_true",
+            help=f"also run the tests marked `{SLOW}` (without it they are deselected)",
+        )
+    except ValueError as error:  # pytest refuses a second option of the same name or destination
+        raise pytest.UsageError(
+            f"fastapi-testkit registers {SLOW_OPTION} (run the tests marked `{SLOW}`), and another plugin "
+            f"registered it first ({error}); pytest-skip-slow does the same job: uninstall one of them"
+        ) from error
     group.addoption(
         "--backend",
         choices=[b.value for b in Backend],
@@ -96,7 +112,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="linelist",
         default=[f"{name}: {description}" for name, description in TOPIC_MARKERS.items()],
         help="the topic markers every suite may use, one `name: description` a line "
-        "(default: db, cache, auth, concurrency, websocket, sse, background, lifespan, proxy, ratelimit, slow)",
+        f"(default: db, cache, auth, concurrency, websocket, sse, background, lifespan, proxy, ratelimit; "
+        f"`{SLOW}` is always registered)",
     )
     parser.addini(
         TIMEOUT_INI,
@@ -118,8 +135,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist has a `worker_id` fixture of its own; the kit's stands in only without it.
     if not config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.import_plugin("fastapi_testkit.workers")
-    for line in config.getini(MARKERS_INI):
+    listed = config.getini(MARKERS_INI)
+    for line in listed:
         config.addinivalue_line("markers", line)
+    if not any(line.partition(":")[0].strip() == SLOW for line in listed):
+        config.addinivalue_line("markers", SLOW_MARKER)
     for name, description in BACKEND_MARKERS.items():
         config.addinivalue_line("markers", f"{name}(reason): {description}")
 
@@ -142,7 +162,39 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"fastapi-testkit: backend={config.getoption('backend')}"
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` and `-k`: what is left of the slow tests is what is counted
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _deselect_slow(config, items)
+    _add_timeouts(config, items)
+
+
+def _deselect_slow(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without `--slow`, deselect the tests marked slow (reported as deselected, and counted at the end)."""
+    if config.getoption("slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker(SLOW) is not None]
+    if slow:
+        items[:] = [item for item in items if item.get_closest_marker(SLOW) is None]
+        config.hook.pytest_deselected(items=slow)
+    config.stash[_SLOW_LEFT_OUT] = len(slow)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """One line naming what `--slow` would add. Under pytest-xdist the workers collect, so the
+    controller, which prints this, cannot count them."""
+    if config.getoption("slow"):
+        return
+    left_out = config.stash.get(_SLOW_LEFT_OUT, None)
+    if left_out is None and config.getoption("dist", "no") != "no":
+        terminalreporter.write_line(f"fastapi-testkit: tests marked {SLOW} deselected; {SLOW_OPTION} runs them too")
+    elif left_out:
+        plural = "s" if left_out > 1 else ""
+        terminalreporter.write_line(
+            f"fastapi-testkit: {left_out} test{plural} marked {SLOW} deselected; {SLOW_OPTION} runs them too"
+        )
+
+
+def _add_timeouts(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every test a timeout unless the project chose one, so a hung await fails the test."""
     if config.getoption("timeout", None) is not None or config.getini("timeout"):
         return

@@ -34,9 +34,70 @@ def test_topic_markers_are_registered(project: pytest.Pytester) -> None:
         """
     )
 
-    result = project.runpytest("--strict-markers", "-m", "websocket")
+    result = project.runpytest("--strict-markers", "-m", "websocket", "--slow")
 
     result.assert_outcomes(passed=1)
+
+
+SLOW_AND_NOT = """
+    import pytest
+
+    @pytest.mark.slow
+    @pytest.mark.db
+    def test_slow_db():
+        pass
+
+    @pytest.mark.db
+    def test_db():
+        pass
+
+    def test_plain():
+        pass
+    """
+
+
+def test_tests_marked_slow_are_deselected_by_default_and_say_how_to_run_them(project: pytest.Pytester) -> None:
+    project.makepyfile(SLOW_AND_NOT)
+
+    result = project.runpytest("-q")
+
+    result.assert_outcomes(passed=2, deselected=1)
+    result.stdout.fnmatch_lines(["fastapi-testkit: 1 test marked slow deselected; --slow runs them too"])
+
+
+def test_the_slow_option_runs_them_too(project: pytest.Pytester) -> None:
+    project.makepyfile(SLOW_AND_NOT)
+
+    result = project.runpytest("--slow")
+
+    result.assert_outcomes(passed=3)
+    result.stdout.no_fnmatch_line("*marked slow deselected*")
+
+
+@pytest.mark.parametrize(("options", "passed"), [((), 1), (("--slow",), 2)])
+def test_a_marker_expression_still_selects_within_them(
+    project: pytest.Pytester, options: tuple[str, ...], passed: int
+) -> None:
+    project.makepyfile(SLOW_AND_NOT)
+
+    result = project.runpytest("-m", "db", *options)
+
+    result.assert_outcomes(passed=passed, deselected=3 - passed)
+
+
+def test_another_plugins_slow_option_is_a_usage_error_naming_both(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        other_slow="""
+        def pytest_addoption(parser):
+            parser.addoption("--slow", action="store_true")
+        """
+    )
+    project.syspathinsert()
+
+    result = project.runpytest("-p", "other_slow")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*fastapi-testkit registers --slow*another plugin registered it first*"])
 
 
 def test_a_hung_test_fails_at_the_default_timeout(project: pytest.Pytester) -> None:
@@ -223,15 +284,22 @@ def test_a_project_lists_its_own_topic_markers(project: pytest.Pytester) -> None
         def test_this_repositorys():
             pass
         """,
+        test_slow="""
+        import pytest
+
+        @pytest.mark.slow
+        def test_slow():
+            pass
+        """,
     )
 
     # A process of its own: pytest caches marker names it has seen registered (this run's
     # `websocket`) in the process-wide `pytest.mark`. One process, the slow part, for both files.
     result = project.runpytest_subprocess(
-        "--strict-markers", "-p", "no:cacheprovider", "-p", "no:xdist", "--continue-on-collection-errors"
+        "--strict-markers", "-p", "no:cacheprovider", "-p", "no:xdist", "--continue-on-collection-errors", "--slow"
     )
 
-    result.assert_outcomes(passed=1, errors=1)  # ours pass ...
+    result.assert_outcomes(passed=2, errors=1)  # ours pass, and `slow` (the kit's own marker) is still one ...
     # ... and the listed vocabulary replaces the default one: `websocket` is no longer a marker there.
     result.stdout.fnmatch_lines(["*ERROR collecting test_theirs.py*", "*'websocket' not found in `markers`*"])
 

@@ -12,7 +12,7 @@ from fastapi_testkit import LifespanClient
 from .helpers import AuthHeaders, PostArticle
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = [pytest.mark.asyncio, pytest.mark.db]
+pytestmark = pytest.mark.db
 
 
 async def test_create_returns_the_stored_article(client: LifespanClient, auth: AuthHeaders) -> None:

@@ -14,7 +14,7 @@ from fastapi_testkit import LifespanClient, create_token, override_dependencies
 from .helpers import SECRET, AuthHeaders
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = [pytest.mark.asyncio, pytest.mark.auth]
+pytestmark = pytest.mark.auth
 
 ARTICLE = {"title": "Hello", "content": "World"}
 LONE_SURROGATE = "\ud800"

@@ -23,7 +23,7 @@ from fastapi_testkit import LifespanClient, LiveServer, override_dependencies
 from .helpers import AuthHeaders, PostArticle
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = [pytest.mark.asyncio, pytest.mark.cache]
+pytestmark = pytest.mark.cache
 
 
 class StatementCounter:

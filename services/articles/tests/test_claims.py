@@ -74,7 +74,6 @@ class OverlapProbe:
 
 
 @pytest.mark.concurrency
-@pytest.mark.asyncio
 async def test_requests_overlap_under_the_async_client() -> None:
     probe = OverlapProbe(REQUESTS)
     transport = httpx.ASGITransport(app=probe.app)
@@ -110,7 +109,6 @@ def test_testclient_from_several_threads_does_overlap() -> None:
 
 
 @pytest.mark.cache
-@pytest.mark.asyncio
 async def test_awaiting_a_magicmock_fails_where_an_asyncmock_works(
     app: FastAPI, client: LifespanClient, post_article: PostArticle
 ) -> None:
@@ -147,7 +145,6 @@ async def static_pool_sessionmaker() -> AsyncIterator[async_sessionmaker[AsyncSe
 
 @pytest.mark.concurrency
 @pytest.mark.db
-@pytest.mark.asyncio
 async def test_in_memory_sqlite_with_static_pool_loses_rows_under_concurrent_sessions(
     app: FastAPI,
     client: LifespanClient,
@@ -192,7 +189,6 @@ def used_engine_app(app: FastAPI, database_url: str) -> Iterator[tuple[FastAPI, 
 
 
 @pytest.mark.db
-@pytest.mark.asyncio
 async def test_an_async_driver_under_testclient_fails_when_its_engine_was_used_on_another_loop(
     used_engine_app: tuple[FastAPI, Any], backend: Backend
 ) -> None:

@@ -22,7 +22,7 @@ from fastapi_testkit import LifespanClient, override_dependencies
 from .helpers import AuthHeaders
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = [pytest.mark.asyncio, pytest.mark.concurrency, pytest.mark.db]
+pytestmark = [pytest.mark.concurrency, pytest.mark.db]
 
 REQUESTS = 50
 

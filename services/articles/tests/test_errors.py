@@ -11,8 +11,6 @@ from fastapi_testkit.bodies import NOT_UTF8, forbidden_bodies
 from .helpers import AuthHeaders, PostArticle
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = pytest.mark.asyncio
-
 JSON = {"Content-Type": "application/json"}
 ARTICLE = {"title": "A title", "content": "Some content", "status": "published"}
 

@@ -24,7 +24,7 @@ from fastapi_testkit import LifespanClient
 from .helpers import AuthHeaders
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = [pytest.mark.asyncio, pytest.mark.db]
+pytestmark = pytest.mark.db
 
 
 class ArticleCreateFactory(ModelFactory[ArticleCreate]):

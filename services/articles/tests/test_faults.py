@@ -23,11 +23,7 @@ from fastapi_testkit.faults import (
 
 from .helpers import SECRET, AuthHeaders, PostArticle
 
-# Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it.
-pytestmark = [
-    pytest.mark.asyncio,
-    pytest.mark.real_only(reason="kills connections on the real Redis and PostgreSQL servers"),
-]
+pytestmark = pytest.mark.real_only(reason="kills connections on the real Redis and PostgreSQL servers")
 
 
 @pytest.mark.cache

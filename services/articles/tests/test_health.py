@@ -14,7 +14,7 @@ from fastapi_testkit import LifespanClient, LiveServer, lifespan_client
 from fastapi_testkit.process import free_port
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = [pytest.mark.asyncio, pytest.mark.lifespan]
+pytestmark = pytest.mark.lifespan
 
 
 async def test_health_check_answers_ok(client: LifespanClient) -> None:

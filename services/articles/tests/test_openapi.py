@@ -102,7 +102,6 @@ def test_no_field_is_documented_as_nullable_because_none_accepts_null(document: 
     assert "required" not in schemas["ArticleUpdate"]  # every field may be left out
 
 
-@pytest.mark.asyncio
 async def test_the_served_document_is_the_one_tested(client: LifespanClient, document: dict[str, Any]) -> None:
     response = await client.get("/openapi.json")
 
@@ -127,7 +126,6 @@ def test_the_documented_title_pattern_is_the_not_blank_rule() -> None:
     assert "\\s" not in TITLE_PATTERN
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("title", "refused"), [("\f", True), ("\x1e", True), (" \u3000 ", True), ("\ufeff", False), (" a ", False)]
 )

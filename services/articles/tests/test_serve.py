@@ -31,7 +31,6 @@ def served(tmp_path: Path) -> Iterator[str]:
     assert (tmp_path / "articles.db").is_file()  # the embedded default: a SQLite file where it ran
 
 
-@pytest.mark.asyncio
 async def test_the_served_app_answers_a_real_client(served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=5) as http:
         assert (await http.get("/health")).json() == {"status": "ok"}
@@ -90,7 +89,6 @@ def test_on_the_defaults_a_connection_that_sends_nothing_is_closed_after_ten_sec
     assert 9.5 <= reply.seconds <= 12.5, reply
 
 
-@pytest.mark.asyncio
 async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
     """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
     limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)

@@ -40,7 +40,6 @@ def test_the_readme_documents_every_setting() -> None:
     assert documented == {f"ARTICLES_{name.upper()}" for name in Settings.model_fields}
 
 
-@pytest.mark.asyncio
 async def test_create_app_reads_every_variable(
     monkeypatch: pytest.MonkeyPatch, database_url: str, redis_url: str | None
 ) -> None:
@@ -78,7 +77,6 @@ async def test_create_app_reads_every_variable(
             assert await other.exists(key) == 1
 
 
-@pytest.mark.asyncio
 async def test_the_redis_url_is_read_on_both_backends(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
     """Embedded runs leave ARTICLES_REDIS_URL unset; a server nobody runs proves it is read."""
     _clear_articles_environment(monkeypatch)

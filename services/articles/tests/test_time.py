@@ -20,8 +20,6 @@ from fastapi_testkit import LifespanClient, create_token
 from .helpers import SECRET, PostArticle
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = pytest.mark.asyncio
-
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 LIFETIME = 300  # seconds the token is valid
 TTL = 60  # the cache TTL the conftest's settings give

@@ -9,8 +9,6 @@ from fastapi_testkit import LifespanClient
 from .helpers import AuthHeaders, PostArticle
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
-pytestmark = pytest.mark.asyncio
-
 VALID = {"title": "Title", "content": "Content", "status": "draft"}
 
 
