@@ -43,6 +43,6 @@ def test_a_coroutine_never_awaited_is_not_its_result() -> None:
     """Calling an async def without `await` gives a coroutine object, which is truthy: `assert
     fetch_answer()` passes. mypy flags the call ("Are you missing an await?"); Python warns when
     the coroutine is dropped, and `filterwarnings = error` turns that into a failed test."""
+    coroutine = fetch_answer()
     with pytest.warns(RuntimeWarning, match="coroutine 'fetch_answer' was never awaited"):
-        coroutine = fetch_answer()
         del coroutine  # dropped unawaited
