@@ -1,4 +1,8 @@
-"""The authenticated socket: the token checked before accept, ping/pong, pushes to one user."""
+"""The authenticated socket: the token checked before accept, ping/pong, pushes to one user.
+
+The article's two tests in their smallest form (the close code 4001 asserted, through
+TestClient and httpx-ws, with no test kit): examples/websocket_chat/ at the repository root.
+"""
 
 import pytest
 from httpx_ws import WebSocketDisconnect

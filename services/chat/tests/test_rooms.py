@@ -1,4 +1,8 @@
-"""Rooms, asynchronously: several clients at once, with httpx-ws in the test's event loop."""
+"""Rooms, asynchronously: several clients at once, with httpx-ws in the test's event loop.
+
+The pattern in its smallest form (one client per connection, a deadline on every receive, no
+test kit): examples/websocket_chat/ at the repository root.
+"""
 
 import asyncio
 from contextlib import AsyncExitStack

@@ -1,11 +1,15 @@
-"""The article's five TestClient tests, corrected.
+"""The article's TestClient tests, corrected, on the service's rooms.
 
-Starlette's `TestClient` runs the app in a thread of its own, and these tests are synchronous:
-the article's "easier" way, which still works. What changed from the article:
+Their smallest form, on a plain echo and with no test kit, is examples/websocket_chat/ at the
+repository root. Here they run against the service's rooms through Starlette's `TestClient`,
+which runs the app in a thread of its own, so these tests are synchronous: the article's
+"easier" way, which still works. What changed from the article:
 
 - each receive has a deadline (`receive_text_sync`): TestClient's own `receive_text()` waits
   forever, so a broadcast that never comes would hang the test instead of failing it;
 - the messages are compared whole (`==`), not with `in`, which an echo of anything would pass;
+- a disconnect is proven by the room emptying and the connection's tasks ending, not only by a
+  next connection working;
 - the rejected token asserts the close code, 4001, not `pytest.raises(Exception)`, which passes
   on any error at all (a typo in the URL, a crashed app);
 - the accepted token asserts the answer, `pong`, not `is not None`, which nothing can fail.
@@ -25,12 +29,6 @@ from fastapi_testkit.websocket import receive_text_sync
 from .helpers import token
 
 pytestmark = pytest.mark.websocket
-
-
-def test_websocket_echo(app: FastAPI) -> None:
-    with TestClient(app) as client, client.websocket_connect("/ws/chat/room1") as ws:
-        ws.send_text("Hello")
-        assert receive_text_sync(ws) == "Room room1: Hello"
 
 
 def test_websocket_multiple_messages(app: FastAPI) -> None:

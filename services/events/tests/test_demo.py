@@ -3,12 +3,12 @@
 A finite stream completes, so the in-process client (httpx's ASGITransport, which returns a
 response only once it is complete) can read it whole. Endless streams cannot be read that
 way: see test_stream.py.
+
+The same test in its smallest form, the events parsed with httpx-sse and resumed by
+Last-Event-ID, with no test kit: examples/server_sent_events/ at the repository root.
 """
 
-import asyncio
-
 import pytest
-from httpx_sse import aconnect_sse
 
 from fastapi_testkit import LifespanClient
 from fastapi_testkit.sse import sse_stream
@@ -29,16 +29,6 @@ async def test_the_articles_sse_test_corrected(client: LifespanClient) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.text == "".join(f"data: {text}\n\n" for text in EXPECTED)
-
-
-async def test_the_demo_parsed_with_httpx_sse(client: LifespanClient) -> None:
-    """httpx-sse parses the frames, as a browser's EventSource would; the whole read has a deadline."""
-    async with asyncio.timeout(5), aconnect_sse(client, "GET", "/api/events/news") as source:
-        events = [event async for event in source.aiter_sse()]
-
-    assert [event.data for event in events] == EXPECTED
-    assert {event.event for event in events} == {"message"}  # no `event:` field: the default type
-    assert {event.id for event in events} == {""}  # the demo sends no ids: it cannot be resumed
 
 
 async def test_the_demo_read_with_the_kits_helper(client: LifespanClient) -> None:

@@ -4,6 +4,9 @@ The stream never ends, so it is read from the app under uvicorn (the kit's `live
 never through httpx's ASGITransport, which returns a response only once it is complete and
 would wait forever. The kit's `sse_stream` parses with httpx-sse and gives every read a
 deadline, so a missing event fails the test instead of hanging it.
+
+A finite stream needs none of this: examples/server_sent_events/ at the repository root reads
+one through ASGITransport, resume by Last-Event-ID included, with no test kit.
 """
 
 import asyncio

@@ -4,6 +4,9 @@ httpx's ASGITransport (like Starlette's TestClient) returns the response only af
 app's background tasks have finished, so here the outcome is visible as soon as the trigger
 returns: no waiting needed, and none done. Over a real socket the response comes first
 (test_live_server.py).
+
+The pattern in its smallest form (a task that opens its own session, its stored effect asserted
+right after the trigger, no test kit): examples/background_tasks/ at the repository root.
 """
 
 import asyncio

@@ -2,7 +2,9 @@
 
 The first two tests are the article's, corrected. The others run `process_article_async`
 directly to prove that, whatever the summariser does, the article ends `processed` or
-`failed`, never stuck in `processing`.
+`failed`, never stuck in `processing`. The article's section in its smallest form (the task
+given an id and a sessionmaker, its effect asserted through the trigger, no test kit):
+examples/background_tasks/ at the repository root.
 """
 
 import asyncio
