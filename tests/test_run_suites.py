@@ -149,7 +149,7 @@ def test_a_suite_that_selected_nothing_is_neither_passed_nor_failed(
     assert code == 0
     assert "articles  nothing selected" in out
     assert "zeta      passed" in out
-    assert out.splitlines()[-2] == "1 passed, 3 nothing selected, 0 failed"
+    assert out.splitlines()[-2] == "1 passed, 4 nothing selected, 0 failed"  # repo, kit, articles, examples
 
 
 def test_nothing_selected_is_not_a_failure_when_selecting() -> None:

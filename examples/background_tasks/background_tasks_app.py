@@ -3,7 +3,7 @@
 The article queued `process_article_async(article_id, db)` with the request's session; a task runs
 after the response, so here it gets the article's id and a sessionmaker, never the request's
 session or its objects. The trigger answers 202 Accepted (queued, not done), not 200. At depth
-(failures, a summariser that hangs, a job queue): services/processing, tests/test_tasks.py.
+(failures, a summariser that hangs, a job queue): services/processing/tests/test_tasks.py.
 """
 
 from collections.abc import AsyncIterator

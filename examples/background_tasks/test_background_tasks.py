@@ -5,8 +5,9 @@ from unittest.mock import ANY, AsyncMock, patch
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from background_tasks_app import Article, Sessionmaker, create_app
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from background_tasks_app import Article, Sessionmaker, create_app
 
 
 @pytest.fixture

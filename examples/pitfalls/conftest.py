@@ -16,6 +16,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
+
 from pitfalls_app import Pool, app
 
 

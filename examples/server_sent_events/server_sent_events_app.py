@@ -3,8 +3,8 @@
 The article wrote the frames by hand (`yield f"data: Event {i} for {topic}\n\n"` in a
 `StreamingResponse`); here the route yields `ServerSentEvent`s and FastAPI writes the frames.
 Each event has an id, so a client that reconnects with `Last-Event-ID` gets only what it missed.
-At depth (an endless stream per topic, resume, disconnects): services/events, tests/test_demo.py,
-tests/test_stream.py and tests/test_testclient.py.
+At depth (an endless stream per topic, resume, disconnects): services/events/tests/test_demo.py,
+services/events/tests/test_stream.py and services/events/tests/test_testclient.py.
 """
 
 import asyncio

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
+
 from server_sent_events_app import app
 
 

@@ -8,6 +8,7 @@ from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from httpx_ws import WebSocketDisconnect as ClientDisconnect
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.websockets import WebSocketDisconnect
+
 from websocket_chat_app import SECRET, app
 
 

@@ -3,7 +3,8 @@
 The article's `token: str = Query(...)` is `token: str | None = None` here: FastAPI closes a
 socket that lacks a required parameter with 1008, so a missing token would not get 4001.
 `ping` is answered `pong`, so a test can assert the answer. At depth (rooms that broadcast,
-every close code): services/chat, tests/test_rooms.py and tests/test_notifications.py.
+every close code): services/chat/tests/test_rooms.py and
+services/chat/tests/test_notifications.py.
 """
 
 import jwt
