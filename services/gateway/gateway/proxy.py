@@ -22,10 +22,11 @@ CLIENT_CLOSED_REQUEST = 499
 # Request headers an upstream needs; everything else (cookies, hop-by-hop headers, Host) stays
 # at the gateway.
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "last-event-id", "cache-control", "user-agent")
-# Response headers not relayed. Those that describe this hop's connection, not the content;
-# Content-Length too: the body is relayed as it comes, and a stream cut short must not break its
-# promise. And Date and Server, which the gateway's own server sets on every answer: relayed as
-# well, a client saw each twice.
+# Response headers not relayed. Those that describe this hop's connection, not the content (and
+# any other the upstream's Connection header names: relayed_headers); Content-Length too: the
+# body is relayed as it comes, and a stream cut short must not break its promise. And Date and
+# Server, which the gateway's own server sets on every answer: relayed as well, a client saw
+# each twice.
 NOT_RELAYED = {
     *(b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"content-length"),
     *(b"date", b"server"),
@@ -176,9 +177,22 @@ async def _buffered(upstream: httpx.Response, service: str) -> Response:
     finally:
         await upstream.aclose()
     result = Response(body, status_code=upstream.status_code)
-    not_relayed = NOT_RELAYED - {b"content-length"}
-    result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in not_relayed]
+    result.raw_headers = relayed_headers(upstream, NOT_RELAYED - {b"content-length"})
     return result
+
+
+def relayed_headers(upstream: httpx.Response, not_relayed: set[bytes]) -> list[tuple[bytes, bytes]]:
+    """The upstream's headers as raw pairs (a repeated Set-Cookie stays repeated, not joined by
+    commas), less `not_relayed` and those its Connection header names: they describe its
+    connection to the gateway, as Keep-Alive does (RFC 9110, section 7.6.1)."""
+    named = {
+        token.strip().lower()
+        for name, value in upstream.headers.raw
+        if name.lower() == b"connection"
+        for token in value.split(b",")
+    }
+    dropped = not_relayed | named
+    return [(name.lower(), value) for name, value in upstream.headers.raw if name.lower() not in dropped]
 
 
 class Upstream:
@@ -219,8 +233,7 @@ class RelayResponse(StreamingResponse):
 
     def __init__(self, upstream: Upstream, service: str) -> None:
         super().__init__(_relay(upstream, service), status_code=upstream.response.status_code)
-        # Raw header pairs, so a repeated header (Set-Cookie) stays repeated, not joined by commas.
-        self.raw_headers = [(k.lower(), v) for k, v in upstream.response.headers.raw if k.lower() not in NOT_RELAYED]
+        self.raw_headers = relayed_headers(upstream.response, NOT_RELAYED)
         self.upstream = upstream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -313,3 +313,35 @@ async def test_a_small_answer_that_breaks_off_is_a_502_not_a_truncated_200(
 
     assert response.status_code == 502, response.text
     assert response.json()["service"] == "articles"
+
+
+# Headers about the upstream's connection to the gateway, none of the client's business; the
+# upstream's Connection header names one more of its own (RFC 9110, section 7.6.1).
+HOP_BY_HOP = {
+    "connection": "keep-alive, X-Hop-Secret",
+    "keep-alive": "timeout=5",
+    "transfer-encoding": "chunked",
+    "te": "trailers",
+    "trailer": "Expires",
+    "upgrade": "h2c",
+    "x-hop-secret": "1",
+}
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+async def test_hop_by_hop_headers_of_an_answer_are_not_relayed(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport], streamed: bool
+) -> None:
+    from gateway.proxy import BUFFERED_MAX_BYTES
+
+    body = b"x" * (BUFFERED_MAX_BYTES + 1 if streamed else 10)
+    headers = HOP_BY_HOP | {"content-length": str(len(body)), "x-end-to-end": "kept"}
+    upstreams["articles.test"] = httpx.MockTransport(lambda request: httpx.Response(200, headers=headers, stream=Body(body)))
+
+    response = await client.get("/articles/x")
+
+    assert response.status_code == 200, response.text
+    assert response.content == body
+    assert ("content-length" in response.headers) is not streamed  # the whole answer's length is its own
+    assert response.headers["x-end-to-end"] == "kept"
+    assert sorted(set(response.headers) & set(HOP_BY_HOP)) == []
