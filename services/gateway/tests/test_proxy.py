@@ -318,7 +318,7 @@ async def test_a_small_answer_that_breaks_off_is_a_502_not_a_truncated_200(
 # Headers about the upstream's connection to the gateway, none of the client's business; the
 # upstream's Connection header names one more of its own (RFC 9110, section 7.6.1).
 HOP_BY_HOP = {
-    "connection": "keep-alive, X-Hop-Secret",
+    "connection": "close, X-Hop-Secret",
     "keep-alive": "timeout=5",
     "transfer-encoding": "chunked",
     "te": "trailers",
