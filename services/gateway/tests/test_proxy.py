@@ -336,7 +336,9 @@ async def test_hop_by_hop_headers_of_an_answer_are_not_relayed(
 
     body = b"x" * (BUFFERED_MAX_BYTES + 1 if streamed else 10)
     headers = HOP_BY_HOP | {"content-length": str(len(body)), "x-end-to-end": "kept"}
-    upstreams["articles.test"] = httpx.MockTransport(lambda request: httpx.Response(200, headers=headers, stream=Body(body)))
+    upstreams["articles.test"] = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers=headers, stream=Body(body))
+    )
 
     response = await client.get("/articles/x")
 

@@ -111,7 +111,6 @@ async def test_gateways_sharing_a_redis_share_the_limit(
     assert answers == [200, 200, 429]
 
 
-
 @pytest.mark.real_only(reason="two gateways on one real Redis server; the fakeredis twin is above")
 async def test_gateways_sharing_a_real_redis_share_each_identitys_limit(
     settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
@@ -126,6 +125,7 @@ async def test_gateways_sharing_a_real_redis_share_each_identitys_limit(
 
     assert answers == [200, 200, 429]
     assert other.status_code == 200, other.text
+
 
 async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
     settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
@@ -239,7 +239,10 @@ async def test_a_multi_hop_forwarded_for_names_the_first_untrusted_address_from_
         return {"X-Forwarded-For": f"{forged}, {client}, 10.0.0.1, 10.0.0.2"}
 
     async with lifespan_client(create_app(behind, transport=RoutingTransport(upstreams))) as client:
-        one = [(await client.get("/articles/x", headers=via_proxies("203.0.113.7", f"198.51.100.{i}"))).status_code for i in range(4)]
+        one = [
+            (await client.get("/articles/x", headers=via_proxies("203.0.113.7", f"198.51.100.{i}"))).status_code
+            for i in range(4)
+        ]
         other = (await client.get("/articles/x", headers=via_proxies("203.0.113.8", "198.51.100.0"))).status_code
 
     assert one == [200, 200, 200, 429]

@@ -13,8 +13,8 @@ from fastapi_testkit import LifespanClient, lifespan_client
 from fastapi_testkit.faults import table_locked
 from fastapi_testkit.routing import RoutingTransport
 from gateway.app import create_app
-from gateway.settings import Settings
 from gateway.models import ProxiedRequest
+from gateway.settings import Settings
 from gateway.storage import percentile
 
 from .helpers import failing
