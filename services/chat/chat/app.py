@@ -41,7 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             open_history_writer(
                 history, queue_size=settings.history_queue_size, flush_timeout=settings.history_flush_timeout
             ) as history_writer,
-            open_fanout(settings.redis_url, rooms, max_connections=settings.redis_max_connections) as fanout,
+            open_fanout(
+                settings.redis_url,
+                rooms,
+                max_connections=settings.redis_max_connections,
+                pool_timeout=settings.redis_pool_timeout,
+            ) as fanout,
         ):
             yield {
                 "settings": settings,

@@ -89,12 +89,16 @@ class RedisFanOut:
 
 
 @asynccontextmanager
-async def open_fanout(redis_url: str | None, rooms: Groups, *, max_connections: int = 50) -> AsyncIterator[FanOut]:
+async def open_fanout(
+    redis_url: str | None, rooms: Groups, *, max_connections: int = 50, pool_timeout: float = 10.0
+) -> AsyncIterator[FanOut]:
     """The fan-out for `rooms`: in-process when `redis_url` is None, else through that Redis."""
     if redis_url is None:
         yield LocalFanOut(rooms)
         return
-    redis = await open_redis(redis_url, decode_responses=True, max_connections=max_connections)
+    redis = await open_redis(
+        redis_url, decode_responses=True, max_connections=max_connections, pool_timeout=pool_timeout
+    )
     fanout = RedisFanOut(redis, rooms)
     try:
         await fanout.start()

@@ -18,14 +18,13 @@ class RedisUnavailableError(RuntimeError):
     """The configured Redis did not answer when the service started."""
 
 
-# Seconds a command waits for a free connection in a bounded pool before it fails.
-POOL_WAIT = 10.0
-
 # fakeredis:// servers by name, alive while some client uses them.
 _fake_servers: "weakref.WeakValueDictionary[str, FakeServer]" = weakref.WeakValueDictionary()
 
 
-async def open_redis(url: str, *, max_connections: int | None = None, **options: Any) -> Redis:
+async def open_redis(
+    url: str, *, max_connections: int | None = None, pool_timeout: float = 10.0, **options: Any
+) -> Redis:
     """A client whose server has answered a PING: one that does not fails the startup, named.
 
     Failing here, not at the first message, is what a deployment wants: the process does not
@@ -36,9 +35,10 @@ async def open_redis(url: str, *, max_connections: int | None = None, **options:
     Redis without a server.
 
     `max_connections`: a pool of at most that many connections, where a command waits for a free
-    one (`POOL_WAIT` seconds at most) instead of failing. redis-py 8's default pool refuses the
-    101st concurrent command ("Too many connections"): a room of 120 members speaking at once
-    closed 20 of them with 1011 on a real Redis (tests/test_limits.py).
+    one (`pool_timeout` seconds at most, then redis-py's ConnectionError) instead of failing at
+    once. redis-py 8's default pool refuses the 101st concurrent command ("Too many connections"):
+    a room of 120 members speaking at once closed 20 of them with 1011 on a real Redis
+    (tests/test_limits.py).
     """
     parts = urlsplit(url)
     if parts.scheme == "fakeredis":
@@ -53,7 +53,12 @@ async def open_redis(url: str, *, max_connections: int | None = None, **options:
         redis = Redis.from_url(url, client_name="chat", retry=reconnecting(), **options)
     else:
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=POOL_WAIT, client_name="chat", retry=reconnecting(), **options
+            url,
+            max_connections=max_connections,
+            timeout=pool_timeout,
+            client_name="chat",
+            retry=reconnecting(),
+            **options,
         )
         redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
     try:

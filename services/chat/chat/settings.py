@@ -15,8 +15,12 @@ class Settings(BaseSettings):
     # an in-process fake Redis, shared by the apps of this process that give the same name.
     redis_url: str | None = None
     # Connections to that Redis at most: each publish takes one for a moment, and a publish that
-    # finds them all busy waits for one (redis_client.py), however many members speak at once.
+    # finds them all busy waits for one (redis_client.py), however many members speak at once,
+    # `redis_pool_timeout` seconds at most.
     redis_max_connections: int = Field(default=50, gt=0)
+    redis_pool_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a Redis command waits for a free connection in the pool"
+    )
     # Unset: an in-memory mongomock-motor database, empty at every start. mongodb://...: that
     # server; the database is the URL's path, "chat" if it has none.
     mongo_url: str | None = None

@@ -2,8 +2,11 @@
 
 import asyncio
 import base64
+import logging
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -136,3 +139,34 @@ DEFAULT_LIMITS: dict[str, Any] = {name: Settings.model_fields[name].default for 
 def served_stack() -> dict[str, Any]:
     """What serving.py gives uvicorn for WebSockets, for the kit's live_server: the deployed stack."""
     return {"ws": "websockets-sansio", "ws_max_size": ServingSettings().ws_max_bytes}
+
+
+class _Lines(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def logged_lines(*names: str) -> Iterator[list[str]]:
+    """The messages the loggers `names` write, from INFO up, while the block runs.
+
+    The handler sits on each logger itself: uvicorn's do not pass records on to the root logger,
+    where `caplog` listens. Enter it once the server runs (uvicorn's set-up drops a logger's handlers).
+    """
+    lines: list[str] = []
+    handler = _Lines(lines)
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)

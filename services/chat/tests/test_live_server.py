@@ -6,13 +6,15 @@ that stops reading really does fill the socket buffers and block the server's se
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat.history_writer import HistoryWriter
-from fastapi_testkit import LiveServer, eventually
+from chat.serving import log_config
+from fastapi_testkit import LiveServer, eventually, live_server
 
-from .helpers import bearer, receive, room_sizes, token
+from .helpers import bearer, logged_lines, receive, room_sizes, served_stack, token
 
 pytestmark = pytest.mark.websocket
 
@@ -78,6 +80,38 @@ async def test_a_push_reaches_a_real_notification_socket(live_server: LiveServer
             )
         assert response.json() == {"reached": 1}
         assert await receive(alice) == "over TCP"
+
+
+@pytest.mark.auth
+async def test_a_handshake_is_logged_with_its_token_redacted(app: FastAPI) -> None:
+    """uvicorn logs each handshake with its query string, whatever the access log's setting."""
+    valid, expired = token("alice"), token("bob", expires_in=-10)
+    async with live_server(app, log_config=log_config(), log_level="info", **served_stack()) as server:
+        with logged_lines("uvicorn.error", "uvicorn.access") as lines:
+            async with connect(f"{server.ws_url}/ws/notifications?token={valid}&lang=en") as alice:
+                await alice.send("ping")
+                assert await receive(alice) == "pong"
+            with pytest.raises(InvalidStatus):
+                async with connect(f"{server.ws_url}/ws/notifications?token={expired}"):
+                    pass  # pragma: no cover (the handshake is refused)
+
+    assert any('"WebSocket /ws/notifications?token=***&lang=en" [accepted]' in line for line in lines), lines
+    assert any('"WebSocket /ws/notifications?token=***" 403' in line for line in lines), lines
+    assert [line for line in lines if valid in line or expired in line] == []
+
+
+@pytest.mark.auth
+async def test_the_access_log_keeps_the_query_but_not_its_credentials(app: FastAPI) -> None:
+    secret = token("shop")
+    async with live_server(app, log_config=log_config(), log_level="info", access_log=True) as server:
+        with logged_lines("uvicorn.error", "uvicorn.access") as lines:
+            async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+                query = {"access_token": secret, "api_key": "k3y-value", "room": "lobby"}
+                response = await http.get("/api/rooms", params=query)
+
+    assert response.status_code == 200, response.text
+    assert any('"GET /api/rooms?access_token=***&api_key=***&room=lobby HTTP/1.1" 200' in line for line in lines), lines
+    assert [line for line in lines if secret in line or "k3y-value" in line] == []
 
 
 @pytest.mark.parametrize(

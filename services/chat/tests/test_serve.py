@@ -17,7 +17,7 @@ from fastapi_testkit import eventually, live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 
-from .helpers import receive
+from .helpers import SECRET, receive, token
 
 pytestmark = [pytest.mark.slow, pytest.mark.websocket]
 
@@ -50,6 +50,24 @@ async def test_the_served_app_serves_two_real_clients_in_one_room(served: Served
             return True
 
         await eventually(stored)
+
+
+async def test_the_served_process_logs_no_token(tmp_path: Path) -> None:
+    """Its handshake line and access line are in the process's output, each token as `***`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    secret = token("alice")
+    with served_module("chat", tmp_path, env=env | {"CHAT_ACCESS_LOG": "true", "CHAT_JWT_SECRET": SECRET}) as server:
+        ws_url = server.url.replace("http://", "ws://")
+        async with connect(f"{ws_url}/ws/notifications?token={secret}") as alice:
+            await alice.send("ping")
+            assert await receive(alice) == "pong"
+        async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+            assert (await http.get("/api/rooms", params={"token": secret})).status_code == 200
+
+    log = server.log  # complete once the process has ended: stdout (the access log) is buffered
+    assert '"WebSocket /ws/notifications?token=***" [accepted]' in log, log
+    assert '"GET /api/rooms?token=*** HTTP/1.1" 200' in log, log
+    assert secret not in log
 
 
 def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from httpx_ws import WebSocketDisconnect
 from pymongo.errors import ServerSelectionTimeoutError
+from redis.asyncio import BlockingConnectionPool
 
 from chat.app import create_app
 from chat.fanout import RedisFanOut
@@ -32,6 +33,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "CHAT_MAX_BODY_BYTES": ("300", 300),
     "CHAT_REDIS_URL": ("fakeredis://test-settings", "fakeredis://test-settings"),
     "CHAT_REDIS_MAX_CONNECTIONS": ("7", 7),
+    "CHAT_REDIS_POOL_TIMEOUT": ("2.5", 2.5),
     "CHAT_JWT_SECRET": (SECRET, SECRET),
     "CHAT_MAX_MESSAGE_BYTES": ("10", 10),
     "CHAT_SEND_TIMEOUT": ("2.5", 2.5),
@@ -98,3 +100,37 @@ async def test_create_app_uses_the_mongo_url_of_the_environment(monkeypatch: pyt
     with pytest.raises(ServerSelectionTimeoutError, match=f"127.0.0.1:{port}"):
         async with lifespan_client(create_app()):
             pass  # pragma: no cover
+
+
+@pytest.mark.real_only(reason="the pool is redis-py's: fakeredis has none")
+async def test_the_redis_pool_is_sized_and_waits_as_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    monkeypatch.setenv("CHAT_REDIS_URL", redis_url)
+    monkeypatch.setenv("CHAT_REDIS_MAX_CONNECTIONS", "7")
+    monkeypatch.setenv("CHAT_REDIS_POOL_TIMEOUT", "2.5")
+
+    async with lifespan_client(create_app()) as client:
+        fanout: RedisFanOut = client.state["fanout"]
+        pool = fanout.redis.connection_pool
+
+    assert isinstance(pool, BlockingConnectionPool)  # a publish past the pool waits for a connection
+    assert (pool.max_connections, pool.timeout) == (7, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CHAT_REDIS_POOL_TIMEOUT", "0"),
+        ("CHAT_REDIS_POOL_TIMEOUT", "-1"),
+        ("CHAT_REDIS_POOL_TIMEOUT", "soon"),
+        ("CHAT_REDIS_MAX_CONNECTIONS", "0"),
+    ],
+)
+def test_a_bad_value_fails_at_startup_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValueError, match=name.removeprefix("CHAT_").lower()):
+        create_app()

@@ -5,10 +5,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import unquote
 
+import anyio
 import httpx
 from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect, HTTPConnection
+from starlette.types import Receive, Scope, Send
 
 from gateway.telemetry import Entry, Metrics, RequestLog
 
@@ -142,9 +144,7 @@ async def forward(
         if on_close is None and _small(upstream):
             result: Response = await _buffered(upstream, service)
         else:
-            result = StreamingResponse(_relay(upstream, service, on_close), status_code=upstream.status_code)
-            # Raw header pairs, so a repeated header (Set-Cookie) stays repeated, not joined by commas.
-            result.raw_headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in NOT_RELAYED]
+            result = RelayResponse(Upstream(upstream, on_close), service)
             on_close = None  # the relay owns it now
     except httpx.TimeoutException:
         result = upstream_error(service, status.HTTP_504_GATEWAY_TIMEOUT, f"{service} did not answer in time")
@@ -181,20 +181,67 @@ async def _buffered(upstream: httpx.Response, service: str) -> Response:
     return result
 
 
-async def _relay(upstream: httpx.Response, service: str, on_close: Callable[[], None] | None) -> AsyncIterator[bytes]:
+class Upstream:
+    """An upstream's answer being relayed, and what runs once it is over (`on_close`): both
+    closed once, by whichever comes first of the relay's end and the response's."""
+
+    def __init__(self, response: httpx.Response, on_close: Callable[[], None] | None) -> None:
+        self.response, self.on_close = response, on_close
+        self.closed = False
+
+    async def aclose(self) -> None:
+        """Return the connection to its pool, then run `on_close`; a second call does nothing.
+
+        Shielded: it runs in a `finally` that a cancellation may have brought there (Starlette
+        cancels the relay when its client leaves), and a close cut short would keep both the
+        connection and, without the `finally` here, the stream's slot."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.response.aclose()
+        finally:
+            if self.on_close is not None:
+                self.on_close()
+
+
+class RelayResponse(StreamingResponse):
+    """The upstream's answer relayed as it comes, closed when the response ends however it ends.
+
+    The relay's own `finally` is not enough: a client that leaves once the upstream's headers are
+    in, before the first chunk, can end the response before its body is ever iterated, and a
+    generator that never started never runs its `finally`. Starlette, for a server of ASGI spec
+    before 2.4, cancels the task that streams the body when the disconnect comes (while that task
+    still sends the response start, its body is untouched); from 2.4, the response start's
+    `send` fails and the body is never read.
+    """
+
+    def __init__(self, upstream: Upstream, service: str) -> None:
+        super().__init__(_relay(upstream, service), status_code=upstream.response.status_code)
+        # Raw header pairs, so a repeated header (Set-Cookie) stays repeated, not joined by commas.
+        self.raw_headers = [(k.lower(), v) for k, v in upstream.response.headers.raw if k.lower() not in NOT_RELAYED]
+        self.upstream = upstream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.upstream.aclose()
+
+
+async def _relay(upstream: Upstream, service: str) -> AsyncIterator[bytes]:
     """Chunks as they arrive (an SSE event is never held back), and the connection returned to
-    the pool however the stream ends: finished, failed, or cancelled by a client that left.
+    the pool as soon as the stream ends: finished, failed, or cancelled by a client that left.
 
     An upstream that fails mid-answer (it went away, or a read timed out) ends the answer here:
     the status line is long gone, so all that is left is to stop. A warning says so; raised, it
     was an "Exception in ASGI application" with a traceback for what is an upstream's hiccup.
     """
     try:
-        async for chunk in upstream.aiter_raw():
+        async for chunk in upstream.response.aiter_raw():
             yield chunk
     except httpx.HTTPError as error:
         logger.warning("%s: the upstream's answer broke off: %r", service, error)
     finally:
         await upstream.aclose()
-        if on_close is not None:
-            on_close()

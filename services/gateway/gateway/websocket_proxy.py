@@ -62,6 +62,12 @@ async def proxy_websocket(websocket: WebSocket, client: httpx.AsyncClient, base_
     except* (httpx.TransportError, WebSocketNetworkError) as group:
         logger.warning("WebSocket upstream at %s failed: %r", url.path, _first(group))
         await _close(websocket, INTERNAL_ERROR, "upstream unavailable")
+    except* (OSError, WebSocketDisconnect) as group:
+        # A send to the client failed (ASGI spec 2.4: OSError, as Starlette's WebSocketDisconnect
+        # once accepted): it left, during the upstream's handshake or the session, and there is
+        # nobody to tell. Raised, it reached the server in httpx-ws's ExceptionGroup, logged as
+        # "Exception in ASGI application".
+        logger.info("WebSocket client at %s left: %r", url.path, _first(group))
 
 
 def _first(group: BaseExceptionGroup[E]) -> E:

@@ -1,6 +1,8 @@
-"""What more than one test module of the gateway suite needs: fake upstreams and failing transports."""
+"""What more than one test module of the gateway suite needs: fake upstreams, failing transports, logs."""
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -101,3 +103,34 @@ async def chunks(items: list[bytes]) -> AsyncIterator[bytes]:
     """A request body sent in chunks, with no Content-Length."""
     for item in items:
         yield item
+
+
+class _Lines(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def logged_lines(*names: str) -> Iterator[list[str]]:
+    """The messages the loggers `names` write, from INFO up, while the block runs.
+
+    The handler sits on each logger itself: uvicorn's do not pass records on to the root logger,
+    where `caplog` listens. Enter it once the server runs (uvicorn's set-up drops a logger's handlers).
+    """
+    lines: list[str] = []
+    handler = _Lines(lines)
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)

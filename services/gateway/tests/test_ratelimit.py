@@ -169,11 +169,14 @@ async def test_concurrent_requests_past_the_pool_are_all_counted_on_real_redis(
     settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
 ) -> None:
     """300 concurrent requests from one address, the default limit (100) and pool (100
-    connections, 0.5 s wait), over real sockets: exactly 100 pass. With redis-py's default pool,
-    279 passed."""
+    connections, 0.5 s wait), over real sockets: at most 100 pass, the rest are counted (429) or
+    told to come back (503, a pool wait past its timeout on a busy machine); none is let through
+    uncounted. With redis-py's default pool, 279 passed. An hour's window, so the burst does not
+    straddle two windows (each would allow 100)."""
     defaults = Settings()
     limited = settings.model_copy(
         update={
+            "rate_limit_window": 3600,
             "rate_limit": defaults.rate_limit,
             "redis_max_connections": defaults.redis_max_connections,
             "redis_pool_timeout": defaults.redis_pool_timeout,
@@ -187,5 +190,5 @@ async def test_concurrent_requests_past_the_pool_are_all_counted_on_real_redis(
         answers = await asyncio.gather(*[http.get("/articles/x") for _ in range(300)])
 
     statuses = Counter(answer.status_code for answer in answers)
-    assert statuses[200] == defaults.rate_limit, statuses
+    assert 0 < statuses[200] <= defaults.rate_limit, statuses
     assert set(statuses) <= {200, 429, 503}, statuses

@@ -5,12 +5,15 @@ behind httpx-ws's transport; over real sockets both run under uvicorn and the cl
 `websockets` library, where a close before accept arrives as HTTP 403 (DESIGN.md section 6).
 """
 
+import asyncio
+
 import httpx
 import pytest
 import websockets
 from fastapi import FastAPI
 from httpx_ws import WebSocketDisconnect
 from httpx_ws.transport import ASGIWebSocketTransport
+from starlette.types import Message
 
 from fastapi_testkit import LifespanClient, eventually, lifespan_client, live_server
 from fastapi_testkit.routing import RoutingTransport
@@ -18,7 +21,7 @@ from fastapi_testkit.websocket import WebSocketConnector
 from gateway.app import create_app
 from gateway.settings import Settings
 
-from .helpers import fake_upstream
+from .helpers import failing, fake_upstream
 
 pytestmark = [pytest.mark.websocket, pytest.mark.proxy]
 
@@ -157,3 +160,89 @@ async def test_a_handshake_that_waits_past_the_redis_pool_timeout_is_closed_to_t
             await pool.release(busy)
 
     assert (closed.value.code, closed.value.reason) == (1013, "The gateway is busy; try again")
+
+
+ALICE = {"X-API-Key": "alice"}
+
+
+async def echoes(ws: WebSocketConnector) -> str:
+    """What /chat/ws/echo answers to "again", for alice: a stream slot of hers is free."""
+    async with ws.connect("/chat/ws/echo", headers=ALICE) as session:
+        await session.send_text("again")
+        return await session.receive_text()
+
+
+@pytest.mark.parametrize(
+    ("path", "events", "code"),
+    [
+        ("/chat/ws/refuse", None, 4001),
+        ("/events/ws", httpx.MockTransport(lambda request: httpx.Response(403)), 1008),
+        ("/events/ws", failing(httpx.ConnectError("Connection refused")), 1011),
+    ],
+    ids=["closed-before-accept", "http-403", "unreachable"],
+)
+async def test_a_handshake_the_upstream_does_not_complete_gives_its_stream_slot_back(
+    settings: Settings,
+    upstreams: dict[str, httpx.AsyncBaseTransport],
+    path: str,
+    events: httpx.AsyncBaseTransport | None,
+    code: int,
+) -> None:
+    """With a cap of one stream per client, a slot kept by a refused handshake would close
+    that client's next WebSocket with 1013 until a restart."""
+    if events is not None:
+        upstreams["events.test"] = events
+    app = create_app(settings.model_copy(update={"max_streams_per_client": 1}), transport=RoutingTransport(upstreams))
+    async with lifespan_client(app) as client:
+        ws = WebSocketConnector(app, state=client.state)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            async with ws.connect(path, headers=ALICE):
+                pass  # pragma: no cover
+        after = await echoes(ws)
+
+    assert closed.value.code == code
+    assert after == "chat: again"
+
+
+async def test_a_client_gone_before_its_handshake_is_answered_gives_its_stream_slot_back(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """The client leaves while the gateway connects upstream: the accept it is sent then fails
+    (ASGI spec 2.4: `send` raises OSError), and the gateway lets go of the upstream and its slot."""
+    closes: list[int] = []
+    upstreams["chat.test"] = ASGIWebSocketTransport(app=fake_upstream("chat", closes))
+    app = create_app(settings.model_copy(update={"max_streams_per_client": 1}), transport=RoutingTransport(upstreams))
+    messages: list[Message] = [{"type": "websocket.connect"}]
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "websocket.disconnect", "code": 1006}
+
+    async def send(message: Message) -> None:
+        raise OSError("the client is gone")
+
+    async with lifespan_client(app) as client:
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "path": "/chat/ws/echo",
+            "raw_path": b"/chat/ws/echo",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"gateway.test"), (b"x-api-key", b"alice")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("gateway.test", 80),
+            "subprotocols": [],
+            "state": dict(client.state),
+        }
+        async with asyncio.timeout(5):
+            await app(scope, receive, send)  # returns: a client that left is no error
+
+        async def upstream_let_go() -> bool:
+            return closes == [1000]
+
+        await eventually(upstream_let_go, message=f"upstream saw {closes}")
+        after = await echoes(WebSocketConnector(app, state=client.state))
+
+    assert after == "chat: again"
