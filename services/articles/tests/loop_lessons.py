@@ -84,7 +84,7 @@ async def test_ping(resource, n):
     assert await resource.ping() == "pong"
 """
 
-# 3a. Today's fix: function-scoped loops; the app's lifespan creates the engine, per test, on
+# 3a. The fix this suite uses: function-scoped loops; the app's lifespan creates the engine, per test, on
 # the test's loop; the kit's `database_url` is a fresh database per test.
 PER_TEST_APP = (
     """

@@ -32,7 +32,7 @@ NOT_RELAYED = {
     *(b"date", b"server"),
 }
 # A plain answer that declares a length up to this is read whole and sent as one body. Streamed,
-# a small JSON answer cost Starlette's disconnect-listening task group, chunked framing and a
+# a small JSON answer costs Starlette's disconnect-listening task group, chunked framing and a
 # socket write more (head, chunk, terminator): measured with py-spy, about a third of the
 # gateway's event loop at 10 connections (bench/README.md, "Profiling the gateway"). Streams,
 # and answers without a length or longer, are relayed as they come.
@@ -45,7 +45,7 @@ def checked_path(path: str) -> str:
 
     Decoded until stable, so `%2e%2e` and `%252e%252e` are caught too: an upstream that decodes
     once more would otherwise see `..`. Control characters have no business in a path, and the
-    upstream's URL could not carry them (httpx refused `%01` decoded: it was a 500).
+    upstream's URL could not carry them (httpx refuses `%01` decoded: unchecked, a 500).
     """
     decoded = path
     while (once := unquote(decoded)) != decoded:
@@ -85,8 +85,8 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise too_large
     except ClientDisconnect:
         # The client left before its body (or, for a GET, its end) arrived: nothing to forward
-        # and nobody to answer. 499 is what proxies log for it; unhandled, it was a 500 with a
-        # traceback in the log.
+        # and nobody to answer. 499 is what proxies log for it; unhandled, it would be a 500
+        # with a traceback in the log.
         raise HTTPException(CLIENT_CLOSED_REQUEST, detail="Client closed the request") from None
     return bytes(body)
 
@@ -105,9 +105,9 @@ def upstream_url(base_url: str, path: str, query: bytes) -> httpx.URL:
 def forwarded_headers(connection: HTTPConnection, names: tuple[str, ...]) -> httpx.Headers:
     """The headers among `names`, their values the bytes the client sent, and X-Forwarded-For.
 
-    Bytes, not decoded text: httpx refuses a str value that is not ASCII, so `caf\xe9` in a
-    User-Agent was a 500 (and a stream slot never given back); an upstream reached directly
-    answers it normally, and through the gateway it gets the same bytes.
+    Bytes, not decoded text: httpx refuses a str value that is not ASCII, so decoded, `caf\xe9`
+    in a User-Agent would be a 500 (and a stream slot never given back); an upstream reached
+    directly answers it normally, and through the gateway it gets the same bytes.
     """
     wanted = {name.encode() for name in names}
     headers = httpx.Headers([(name, value) for name, value in connection.scope["headers"] if name.lower() in wanted])
@@ -249,7 +249,7 @@ async def _relay(upstream: Upstream, service: str) -> AsyncIterator[bytes]:
 
     An upstream that fails mid-answer (it went away, or a read timed out) ends the answer here:
     the status line is long gone, so all that is left is to stop. A warning says so; raised, it
-    was an "Exception in ASGI application" with a traceback for what is an upstream's hiccup.
+    would be an "Exception in ASGI application" with a traceback for an upstream's hiccup.
     """
     try:
         async for chunk in upstream.response.aiter_raw():
