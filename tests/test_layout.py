@@ -11,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = sorted(p for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 KIT = "fastapi_testkit"
+# What every service runs (shared/runtime/README.md): a distribution beside the kit, not in it.
+RUNTIME, RUNTIME_NAME = "shared/runtime", "fastapi-service-runtime"
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -66,13 +68,15 @@ def test_every_dependency_is_async(service: Path) -> None:
     assert plain == [], "a plain def dependency runs in the thread pool: a thread hop per request"
 
 
+def without_name(path: Path, service: str) -> str:
+    return path.read_text().replace(service, "<service>").replace(service.upper(), "<SERVICE>")
+
+
 def test_every_main_and_serving_module_is_alike() -> None:
-    """One `__main__.py` and one `serving.py`, the service's name aside: the same stack everywhere."""
-    mains = {s.name: (s / s.name / "__main__.py").read_text().replace(s.name, "<service>") for s in SERVICES}
-    serving = {
-        s.name: (s / s.name / "serving.py").read_text().replace(f'SERVICE = "{s.name}"', "SERVICE = <service>")
-        for s in SERVICES
-    }
+    """One `__main__.py` and one `serving.py`, the service's name aside: the same stack everywhere,
+    the runtime's (shared/runtime)."""
+    mains = {s.name: without_name(s / s.name / "__main__.py", s.name) for s in SERVICES}
+    serving = {s.name: without_name(s / s.name / "serving.py", s.name) for s in SERVICES}
 
     assert len(set(mains.values())) == 1, sorted(mains)
     assert len(set(serving.values())) == 1, sorted(serving)
@@ -108,11 +112,33 @@ def test_the_hatch_environments_name_exactly_the_service_folders() -> None:
     assert service_envs == {s.name for s in SERVICES}
 
 
-def test_the_default_environment_installs_every_service_and_the_kit() -> None:
-    members = load_toml(ROOT / "hatch.toml")["envs"]["default"]["workspace"]["members"]
+def test_the_default_environment_installs_every_service_the_kit_and_the_runtime() -> None:
+    members = {
+        m["path"]: m["features"] for m in load_toml(ROOT / "hatch.toml")["envs"]["default"]["workspace"]["members"]
+    }
+    runtime_extras = members.pop(RUNTIME)
 
-    assert {m["path"] for m in members} == {"shared"} | {f"services/{s.name}" for s in SERVICES}
-    assert all(m["features"] == ["test"] for m in members)
+    assert set(members) == {"shared"} | {f"services/{s.name}" for s in SERVICES}
+    assert all(features == ["test"] for features in members.values())
+    # Every extra a service asks of the runtime, so mypy and the kit's tests see all of it.
+    assert set(runtime_extras) == set().union(*(runtime_dependency(s)[1] for s in SERVICES))
+
+
+def runtime_dependency(service: Path) -> tuple[str, set[str]]:
+    """The runtime as the service's pyproject.toml names it: its name and the extras asked for."""
+    for dependency in load_toml(service / "pyproject.toml")["project"]["dependencies"]:
+        name, _, extras = dependency.partition("[")
+        if name == RUNTIME_NAME:
+            return name, {e.strip() for e in extras.rstrip("]").split(",") if e.strip()}
+    return "", set()
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_every_service_depends_on_the_runtime_and_its_environment_installs_it(service: Path) -> None:
+    members = load_toml(ROOT / "hatch.toml")["envs"]["service"]["workspace"]["members"]
+
+    assert runtime_dependency(service)[0] == RUNTIME_NAME
+    assert RUNTIME in members
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
@@ -130,6 +156,14 @@ def test_app_code_never_imports_the_kit(service: Path) -> None:
 
 def test_the_kit_imports_no_service() -> None:
     assert imported_modules(ROOT / "shared" / KIT) & {s.name for s in SERVICES} == set()
+
+
+def test_the_runtime_imports_neither_a_service_nor_the_kit_nor_pytest() -> None:
+    """Production installs the runtime, never the kit: neither it nor pytest may be needed to run."""
+    imported = imported_modules(ROOT / RUNTIME)
+
+    assert imported & ({s.name for s in SERVICES} | {KIT, "pytest", "_pytest"}) == set()
+    assert "pytest" not in (ROOT / RUNTIME / "pyproject.toml").read_text()
 
 
 @pytest.mark.parametrize("project", [*SERVICES, ROOT / "shared", ROOT], ids=lambda p: p.name or "root")
