@@ -11,17 +11,18 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway import errors
 from gateway.dependencies import HttpClient, RedisDep, Sessionmaker, SettingsDep
 from gateway.health import check_all
 from gateway.ratelimit import RateLimiter
 from gateway.redis_client import open_redis
 from gateway.routes import router
 from gateway.settings import Settings
-from gateway.storage import create_engine, create_sessionmaker, create_tables
+from gateway.storage import create_tables
 from gateway.streams import StreamSlots
 from gateway.telemetry import Metrics, RequestLog
 from gateway.upstream import create_http_client, create_stream_client
+from service_runtime import errors
+from service_runtime.sql import DATABASE_LOST, create_engine, create_sessionmaker
 
 
 class State(TypedDict):
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
                 await engine.dispose()
 
     app = FastAPI(title="Gateway", lifespan=lifespan)
-    errors.install(app)
+    errors.install(app, DATABASE_LOST)
 
     # /health before the router: the proxy's catch-all routes must not see it first.
     @app.get("/health")
