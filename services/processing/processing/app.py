@@ -11,14 +11,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 
-from processing import errors
 from processing.queue import enqueue, make_broker, retry_policy
 from processing.recovery import Resubmit, recover_forever
 from processing.redis_client import open_redis
 from processing.routes import router, stats_router
 from processing.settings import Settings
-from processing.storage import create_engine, create_sessionmaker, create_tables
+from processing.storage import create_tables
 from processing.tasks import process_article_async
+from service_runtime import errors
+from service_runtime.sql import DATABASE_LOST, create_engine, create_sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Processing", lifespan=lifespan, max_body_size=settings.max_body_bytes)
-    errors.install(app)
+    errors.install(app, {**errors.REFUSALS, **DATABASE_LOST})
     app.include_router(router)
     app.include_router(stats_router)
 
