@@ -188,3 +188,68 @@ def test_hatch_inside_a_service_folder_hands_over_to_the_root(service: Path) -> 
 
     for command in ("test", "test-real", "cov", "serve"):
         assert scripts[command] == ["in-repo", f"cd ../.. && hatch run {service.name}:{command} {{args}}"]
+
+
+# Shared runs of app code this rule lets through: Redis set-up moves into the runtime next,
+# and each service's redis_client.py goes with it.
+KNOWN_SHARED = {"redis_client.py"}
+SHARED_RUN = 6  # lines
+
+
+def prose_lines(source: str) -> set[int]:
+    """The line numbers of every docstring (module, class, function), which is prose, and of every
+    bare field declaration (`title: str`), which is the shape of a service's API, its own."""
+    found: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.AnnAssign) and node.value is None:
+            found.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found.update(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
+    return found
+
+
+def code_lines(path: Path) -> list[tuple[int, str]]:
+    """The file's lines of code, stripped, with their numbers: blank, comment, import, docstring
+    and field declaration lines left out."""
+    source = path.read_text()
+    prose = prose_lines(source)
+    lines = [(number, line.strip()) for number, line in enumerate(source.splitlines(), start=1) if number not in prose]
+    return [(n, text) for n, text in lines if text and not text.startswith(("#", "import ", "from "))]
+
+
+def shared_runs(first: Path, second: Path) -> list[str]:
+    """Where `first` and `second` hold the same SHARED_RUN code lines in a row."""
+    theirs = code_lines(second)
+    windows = {
+        tuple(t for _, t in theirs[i : i + SHARED_RUN]): theirs[i][0] for i in range(len(theirs) - SHARED_RUN + 1)
+    }
+    ours = code_lines(first)
+    return [
+        f"{first.relative_to(ROOT)}:{ours[i][0]} ~ {second.relative_to(ROOT)}:{windows[window]}"
+        for i in range(len(ours) - SHARED_RUN + 1)
+        if (window := tuple(t for _, t in ours[i : i + SHARED_RUN])) in windows
+    ]
+
+
+def test_no_two_services_share_a_run_of_app_code() -> None:
+    """Code that several services run lives once, in the runtime (shared/runtime), not copied:
+    no two app packages share six code lines in a row, but for their `__main__.py`."""
+    modules = [
+        path
+        for s in SERVICES
+        for path in sorted((s / s.name).rglob("*.py"))
+        if path.name not in {"__main__.py", *KNOWN_SHARED}
+    ]
+    service = {path: path.relative_to(ROOT).parts[1] for path in modules}
+    shared = [
+        run
+        for i, first in enumerate(modules)
+        for second in modules[i + 1 :]
+        if service[first] != service[second]
+        for run in shared_runs(first, second)
+    ]
+
+    assert shared == [], "\n".join(shared)

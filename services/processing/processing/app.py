@@ -11,15 +11,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 
+from processing.models import Base
 from processing.queue import enqueue, make_broker, retry_policy
 from processing.recovery import Resubmit, recover_forever
 from processing.redis_client import open_redis
 from processing.routes import router, stats_router
 from processing.settings import Settings
-from processing.storage import create_tables
 from processing.tasks import process_article_async
 from service_runtime import errors
-from service_runtime.sql import DATABASE_LOST, create_engine, create_sessionmaker
+from service_runtime.sql import DATABASE_LOST, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         # Created here, not at import time: each app (and each test's app) gets its own pool,
         # bound to the event loop that serves it.
-        engine = create_engine(settings.database_url)
-        try:
-            await create_tables(engine)
-            sessionmaker = create_sessionmaker(engine)
+        async with open_database(settings.database_url, Base.metadata) as sessionmaker:
             runner = queue_runner if settings.mode == "queue" else background_runner
             async with runner(settings, sessionmaker) as (broker, resubmit):
                 recovery = asyncio.create_task(
@@ -59,8 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     recovery.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await recovery
-        finally:
-            await engine.dispose()
 
     app = FastAPI(title="Processing", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     errors.install(app, {**errors.REFUSALS, **DATABASE_LOST})

@@ -1,7 +1,8 @@
 """SQL set-up for the services on SQLAlchemy: one engine per app, a session per request, the
 tables, and the 503 for a database connection lost under a request (the `sql` extra)."""
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 from fastapi import Request, status
 from fastapi.responses import JSONResponse, Response
@@ -56,6 +57,18 @@ async def create_tables(engine: AsyncEngine, metadata: MetaData) -> None:
         if connection.dialect.name == "postgresql":
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         await connection.run_sync(metadata.create_all)
+
+
+@asynccontextmanager
+async def open_database(database_url: str, metadata: MetaData) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """For a lifespan: the engine made, the tables of `metadata` created, a sessionmaker handed
+    out; the pool closed when the block ends, however it ends."""
+    engine = create_engine(database_url)
+    try:
+        await create_tables(engine, metadata)
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 async def database_unavailable(request: Request, error: Exception) -> Response:
