@@ -74,7 +74,7 @@ async def notifications(
 ) -> None:
     """A user's notification socket. The token (query parameter) is checked before accept."""
     try:
-        user = authenticate(token, settings.jwt_secret)
+        user = authenticate(token, settings.jwt_secret, settings.jwt_leeway)
     except AuthenticationError as error:
         # Closing before accept: in-process clients see code 4001; a real server (uvicorn)
         # answers the handshake with HTTP 403 instead, and the code never reaches the client.

@@ -19,6 +19,7 @@ from chat.settings import Settings
 from fastapi_testkit import LifespanClient, create_token, eventually
 
 SECRET = "test-secret-that-is-at-least-32-bytes"
+LEEWAY = 10  # seconds of clock skew forgiven on a token's times: the service's default
 
 
 def make_settings(redis_url: str | None, mongo_url: str | None, **overrides: Any) -> Settings:
@@ -27,6 +28,7 @@ def make_settings(redis_url: str | None, mongo_url: str | None, **overrides: Any
         "redis_url": redis_url,
         "mongo_url": mongo_url,
         "jwt_secret": SECRET,
+        "jwt_leeway": LEEWAY,
         "max_message_bytes": 4096,
         "queue_size": 5000,
         "queue_bytes": 8 * 1024 * 1024,
