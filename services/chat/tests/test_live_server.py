@@ -1,8 +1,10 @@
 """Against a real uvicorn server (the kit's `live_server`), with a real client: the `websockets` package.
 
-What only a network shows: a close before accept is an HTTP 403, not a close code; a client
+What only a network shows: a refusal before accept is an HTTP status, not a close code; a client
 that stops reading really does fill the socket buffers and block the server's sends.
 """
+
+import json
 
 import httpx
 import pytest
@@ -45,28 +47,33 @@ async def test_the_room_is_empty_again_after_real_clients_leave(live_server: Liv
 @pytest.mark.parametrize(
     "query", ["", "?token=invalid", f"?token={token(expires_in=-60)}"], ids=["no-token", "invalid", "expired"]
 )
-async def test_a_rejected_notification_socket_is_an_http_403_over_the_network(
+async def test_a_rejected_notification_socket_is_an_http_401_over_the_network(
     live_server: LiveServer, query: str
 ) -> None:
-    """The app closes with 4001 before accepting; uvicorn answers such a handshake with 403.
+    """uvicorn supports the ASGI denial response: the handshake is answered 401, saying why.
 
-    A close code exists only on an open WebSocket, and before accept there is none yet: the
-    server refuses the HTTP upgrade instead. In-process clients (TestClient, httpx-ws) pass the
-    app's close message through, so there the same refusal shows as code 4001.
+    A close code exists only on an open WebSocket, and before accept there is none yet: a close
+    there reaches a real client as a bare 403. In-process clients without the extension
+    (httpx-ws) see the app's close code instead, 4001.
     """
     with pytest.raises(InvalidStatus) as refused:
         async with connect(f"{live_server.ws_url}/ws/notifications{query}"):
             pass  # pragma: no cover (the handshake is refused)
 
-    assert refused.value.response.status_code == 403, refused.value.response.body
+    response = refused.value.response
+    assert response.status_code == 401, response.body
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert json.loads(response.body)["detail"].startswith("invalid token")
 
 
-async def test_a_bad_room_id_is_an_http_403_over_the_network(live_server: LiveServer) -> None:
+async def test_a_bad_room_id_is_an_http_422_over_the_network(live_server: LiveServer) -> None:
     with pytest.raises(InvalidStatus) as refused:
         async with connect(f"{live_server.ws_url}/ws/chat/room!"):
             pass  # pragma: no cover (the handshake is refused)
 
-    assert refused.value.response.status_code == 403, refused.value.response.body
+    response = refused.value.response
+    assert response.status_code == 422, response.body
+    assert json.loads(response.body) == {"detail": "room id must be 1 to 64 of A-Z a-z 0-9 _ -"}
 
 
 @pytest.mark.auth
@@ -96,7 +103,7 @@ async def test_a_handshake_is_logged_with_its_token_redacted(app: FastAPI) -> No
                     pass  # pragma: no cover (the handshake is refused)
 
     assert any('"WebSocket /ws/notifications?token=***&lang=en" [accepted]' in line for line in lines), lines
-    assert any('"WebSocket /ws/notifications?token=***" 403' in line for line in lines), lines
+    assert any('"WebSocket /ws/notifications?token=***" 401' in line for line in lines), lines
     assert [line for line in lines if valid in line or expired in line] == []
 
 
