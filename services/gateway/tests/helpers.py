@@ -9,6 +9,8 @@ import httpx
 from fastapi import FastAPI, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 
+from service_runtime import refusals
+
 
 def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
     """An upstream that answers /health and echoes every other request back as JSON; WebSockets
@@ -62,6 +64,11 @@ def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
     @app.websocket("/ws/refuse")
     async def refuse(websocket: WebSocket) -> None:
         await websocket.close(4001, "no token")
+
+    @app.websocket("/ws/deny")
+    async def deny(websocket: WebSocket) -> None:
+        """A 401 to the handshake where the server can send one (uvicorn), else close 4001."""
+        await refusals.refuse(websocket, 401, 4001, "no token")
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def echo(path: str, request: Request) -> Response:
