@@ -19,7 +19,9 @@ from events.settings import Settings
 from events.storage import TopicStreams
 from events.subscribers import Subscribers
 
-TopicPath = Annotated[Topic, Path(description="1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'")]
+TopicPath = Annotated[
+    Topic, Path(description="1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-', other than '.' and '..'")
+]
 
 
 async def get_settings(request: Request) -> Settings:
