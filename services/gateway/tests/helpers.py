@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 
 
 def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
-    """An upstream that answers /health and echoes every other request back as JSON; WebSockets
+    """An upstream that answers /health and echoes every other request back as JSON (`status`,
+    `location`, `pad`, `cookies` and `served` in the query shape the answer); WebSockets
     at /ws/echo (the close codes its clients send are appended to `closes`), /ws/headers and /ws/refuse.
 
     Header values are echoed as Starlette reads them, as Latin-1: `.encode("latin-1")` gives back
@@ -83,6 +84,8 @@ def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
             reply.set_cookie("b", "2")
             return reply
         headers = {"x-upstream": name} | ({"www-authenticate": "Bearer"} if status == 401 else {})
+        if (location := request.query_params.get("location")) is not None:  # with a 3xx status: a redirect
+            headers["location"] = location
         if request.query_params.get("served"):  # what a real upstream's uvicorn adds to every answer
             headers |= {"date": "Mon, 01 Jan 2024 00:00:00 GMT", "server": "upstream-uvicorn"}
         return JSONResponse(echoed, status_code=status, headers=headers)
