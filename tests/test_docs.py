@@ -1,4 +1,5 @@
-"""Docs that stay true: the READMEs' tables name every module and test file, and every relative link resolves."""
+"""Docs that stay true: the READMEs' tables name every module and test file, and every relative link resolves
+(in the READMEs and in docs/)."""
 
 import re
 from pathlib import Path
@@ -12,6 +13,8 @@ READMES = [
     *(s / "README.md" for s in SERVICES),
     ROOT / "shared/README.md",
     ROOT / "bench/README.md",
+    ROOT / "scripts/README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
 ]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 

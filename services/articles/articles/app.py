@@ -7,12 +7,13 @@ from typing import TypedDict
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from articles import errors
 from articles.cache import ArticleCache
 from articles.redis_client import open_redis
 from articles.routes import router
 from articles.settings import Settings
-from articles.storage import create_engine, create_sessionmaker, create_tables
+from articles.storage import create_tables
+from service_runtime import errors
+from service_runtime.sql import DATABASE_LOST, create_engine, create_sessionmaker
 
 
 class State(TypedDict):
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Articles", lifespan=lifespan, max_body_size=settings.max_body_bytes)
-    errors.install(app)
+    errors.install(app, {**errors.REFUSALS, **DATABASE_LOST})
     app.include_router(router)
 
     @app.get("/health")

@@ -13,13 +13,14 @@ class ArticleCache:
     seconds after it was stored.
 
     Bytes, not models: a hit is served exactly as stored, with no parse and no second
-    serialisation (a third of a hit's cost when it went through `ArticleRead`; README, "What it
-    costs"). The route writes what it would have answered, so a hit and a miss send the same bytes.
+    serialisation (parsing into `ArticleRead` and serialising again is a third of a hit's cost;
+    docs/articles.md, "What a cache hit costs"). The route writes what it would have answered, so
+    a hit and a miss send the same bytes.
 
     The cache fails open: Redis is a copy of the database, so when it does not answer, a read
     is a miss (answered from the database) and a write skips it, each with a warning; only
     speed is lost. An invalidation that fails can leave the old copy in Redis, served until its
-    `ttl` runs out: the price of staying up (README, "When Redis or PostgreSQL fail").
+    `ttl` runs out: the price of staying up (docs/articles.md, "When Redis or PostgreSQL fail").
     """
 
     def __init__(self, redis: Redis, *, ttl: int) -> None:

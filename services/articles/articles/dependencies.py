@@ -32,7 +32,7 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     """For a route that needs a session only sometimes: the cached read opens one on a miss only.
 
     A session dependency is entered before the route runs, so a cache hit would pay for opening
-    and closing a session it never uses (README, "What it costs"). Override this one to see or
+    and closing a session it never uses (docs/articles.md, "What a cache hit costs"). Override this one to see or
     replace the sessions the read path opens; `get_session` serves every other route.
     """
     sessionmaker: async_sessionmaker[AsyncSession] = request.state.sessionmaker

@@ -84,7 +84,7 @@ async def test_ping(resource, n):
     assert await resource.ping() == "pong"
 """
 
-# 3a. Today's fix: function-scoped loops; the app's lifespan creates the engine, per test, on
+# 3a. The fix this suite uses: function-scoped loops; the app's lifespan creates the engine, per test, on
 # the test's loop; the kit's `database_url` is a fresh database per test.
 PER_TEST_APP = (
     """
@@ -120,7 +120,8 @@ from articles.app import create_app
 from articles.dependencies import get_session
 from articles.models import Article
 from articles.settings import Settings
-from articles.storage import create_engine, create_tables
+from articles.storage import create_tables
+from service_runtime.sql import create_engine
 from fastapi_testkit import create_token, lifespan_client, override_dependencies
 
 SECRET = "test-secret-that-is-at-least-32-bytes"

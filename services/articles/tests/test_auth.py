@@ -40,7 +40,7 @@ async def test_valid_token_makes_its_subject_the_author(client: LifespanClient, 
         pytest.param(f"Bearer {create_token('alice', SECRET, sub=None)}", "sub", id="no-subject"),
         pytest.param(f"Bearer {create_token('x' * 256, SECRET)}", "255", id="subject-too-long"),
         # A token's JSON may carry "\ud800" or "\u0000": neither fits a database's text column,
-        # so each would have reached the INSERT as a 500 (issue 11, defect 2).
+        # so each would reach the INSERT as a 500 unless the token is refused first.
         pytest.param(f"Bearer {create_token(LONE_SURROGATE, SECRET)}", "sub", id="lone-surrogate-subject"),
         pytest.param(f"Bearer {create_token(WITH_NUL, SECRET)}", "sub", id="nul-in-subject"),
         pytest.param("Bearer not.a.jwt", "Invalid token", id="malformed"),

@@ -5,8 +5,8 @@ keeps a reference to the loop it was created on (asyncpg's connections, a pool, 
 outlives one test fails in the next. Each lesson is a small project run by pytester in its own
 process (tests/loop_lessons.py), so the failure is asserted here instead of failing this suite.
 
-The two fixes, measured by `test_fix_*` (ms per test: README, "Event loops: two fixes"):
-- today's, used by this whole suite: function-scoped loops, and the app's lifespan creates the
+The two fixes, measured by `test_fix_*` (ms per test: docs/articles.md, "Event loops"):
+- the one this whole suite uses: function-scoped loops, and the app's lifespan creates the
   engine on the test's loop, with a fresh database per test (the kit's `database_url`);
 - a session-scoped loop (`loop_scope="session"`), one app and engine for the session, and each
   test inside a transaction rolled back at its end, the app's commits turned into SAVEPOINTs.
@@ -92,7 +92,7 @@ def test_fix_function_loops_with_the_engine_in_the_lifespan_and_a_session_loop_w
 
     result.assert_outcomes(passed=2 * TINY_TESTS)
     assert set(ms_per_test) == {"test_per_test_app", "test_savepoints"}
-    with capsys.disabled():  # the README's numbers: `hatch run articles:test tests/test_event_loops.py -s`
+    with capsys.disabled():  # docs/articles.md's numbers: `hatch run articles:test tests/test_event_loops.py -s`
         print(f"\n[{backend.value}] ms per test: " + ", ".join(f"{k} {v:.1f}" for k, v in ms_per_test.items()))
 
 

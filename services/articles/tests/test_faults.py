@@ -1,6 +1,6 @@
 """Faults on the real servers: Redis and PostgreSQL drop the service's connections, or Redis goes away.
 
-The cache fails open (README, "When Redis or PostgreSQL fail"): without Redis a read is answered
+The cache fails open (docs/articles.md, "When Redis or PostgreSQL fail"): without Redis a read is answered
 from the database, a write still commits; PostgreSQL connections the server ended are replaced
 before the next request (`pool_pre_ping`), and a request caught in flight is a 503, not a 500.
 """

@@ -1,6 +1,6 @@
 """The OpenAPI document is the committed one (tests/snapshots/openapi.json), and it tells the
 truth: every status each route answers, who must send a token, which fields may be null and
-which text is refused, as the code validates them (issue 11, defect 8).
+which text is refused, as the code validates them.
 
 The fuzzing in test_fuzz.py checks the other direction: no route answers a status the
 document does not list.

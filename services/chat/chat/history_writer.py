@@ -1,10 +1,10 @@
 """The history writer: room messages reach MongoDB after their members, never before.
 
-A message used to be inserted, and the insert awaited, before it was published: every message
-waited one round trip to MongoDB before any member could have it, and a slow or hung database
-held up the room (a failing one closed the sender with 1011). Now the handler publishes first,
-then hands the message to this writer without waiting (`record`), and one task of the lifespan
-stores what has piled up, in batches of one `insert_many` each.
+The handler publishes first, then hands the message to this writer without waiting (`record`),
+and one task of the lifespan stores what has piled up, in batches of one `insert_many` each.
+Why not await the insert before the publish: every message would wait one round trip to MongoDB
+before any member could have it, a slow or hung database would hold up the room, and a failing
+one would close the sender with 1011. The history is a record, not the delivery.
 
 - **Order.** One writer task, first in first out, and `sent_at` stamped in `record` (when the
   message was handed to the members), not when the batch is written: the history of each room
@@ -17,6 +17,10 @@ stores what has piled up, in batches of one `insert_many` each.
   traceback; the writer goes on with the next batch, and no connection is closed for it.
 - **Shutdown.** `aclose` stores what is still waiting, for `flush_timeout` seconds at most (a
   hung database must not hang the shutdown); what is left then is counted and logged.
+
+A MongoDB that hangs rather than fails holds the writer as long as the driver waits: motor sets
+no deadline on an insert unless the URL gives one (`?timeoutMS=5000`), past which the batch fails
+as above. Delivery goes on meanwhile; the queue fills and its oldest messages are dropped.
 """
 
 import asyncio

@@ -7,8 +7,8 @@ broadcast only appends the text to each member's outbox, without waiting, and wa
 member's own writer, which sends everything queued by then in one go.
 
 Slow is a matter of time, not of queue length. A burst (a room of 300 speaking at once) puts
-300 messages in every outbox before any writer runs: the old limit of 100 queued messages
-closed every member of such a room, readers and all. Now a member is dropped from its room and
+300 messages in every outbox before any writer runs, so a small cap on queued messages would
+close every member of such a room, readers and all. A member is dropped from its room and
 closed with 1008 when one send to it has not completed within `send_timeout` seconds (its client
 stopped reading and the socket buffers stayed full), or at once when its outbox passes a hard
 cap that bounds memory (`queue_size` messages or `queue_bytes` UTF-8 bytes).
@@ -69,11 +69,6 @@ class Member:
         self._queued_bytes = 0
         self._wake_writer = asyncio.Event()
         self._fell_behind = anyio.Event()
-
-    @property
-    def queued(self) -> tuple[int, int]:
-        """Messages and UTF-8 bytes queued and not yet sent."""
-        return len(self._outbox), self._queued_bytes
 
     def offer(self, text: str, size: int | None = None) -> bool:
         """Queue `text` (`size` UTF-8 bytes, if the caller knows) without waiting.

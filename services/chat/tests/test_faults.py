@@ -4,7 +4,7 @@ Two instances share rooms through Redis pub/sub (fanout.py). When the server clo
 connections (a restart, a failover, `CLIENT KILL`), the fan-out must come back by itself: a
 message sent after the kill reaches the other instance within a deadline. Pub/sub delivers at
 most once, so a message sent while an instance is subscribing again may be lost; the test sends
-until one arrives (README, "When Redis drops the connections").
+until one arrives (docs/chat.md, "When Redis drops the connections").
 """
 
 import asyncio

@@ -33,7 +33,7 @@ def test_no_input_breaks_the_api_or_its_document(case: schemathesis.Case[Any], f
 
 # --- WebSocket frames: what schemathesis cannot reach -------------------------------------------
 # Any room id and any sequence of frames: every good text comes back broadcast, and the first bad
-# frame gets its own close code (README); never 1011 (a bug), never a hang (each receive has a
+# frame gets its own close code (docs/chat.md); never 1011 (a bug), never a hang (each receive has a
 # deadline). Run in-process with the kit's WebSocketConnector, sharing the `client`'s lifespan.
 
 MAX_BYTES = 4096

@@ -1,4 +1,4 @@
-"""The limits on a room (README, "Limits"): slow is a matter of time, a flooder is slowed on its own.
+"""The limits on a room (docs/chat.md, "Limits"): slow is a matter of time, a flooder is slowed on its own.
 
 In-process (httpx-ws, the kit's WebSocketConnector) and over a live uvicorn server with the
 `websockets` client. Timings are scaled down here; the `slow` tests run on the real defaults.
@@ -30,8 +30,9 @@ from .helpers import (
 
 pytestmark = pytest.mark.websocket
 
-# More members than the old limit (100 unsent messages) allowed: each speaking once put this
-# many messages in every queue before any writer ran, and closed the whole room with 1008.
+# More members than a cap of 100 unsent messages would allow: each speaking once puts this many
+# messages in every queue before any writer runs, which such a cap answers by closing the whole
+# room with 1008.
 BURST_MEMBERS = 120
 
 
@@ -145,7 +146,7 @@ async def read_on(member: ClientConnection, received: list[str]) -> None:
 async def test_a_room_of_300_real_clients_survives_everyone_speaking_at_once(
     redis_url: str | None, mongo_url: str | None
 ) -> None:
-    """The issue's burst, on the defaults: 300 members each send one message at the same moment."""
+    """A room's burst, on the defaults: 300 members each send one message at the same moment."""
     members_count = 300
     app = create_app(make_settings(redis_url, mongo_url, **DEFAULT_LIMITS))
     async with live_server(app, **served_stack()) as server, AsyncExitStack() as stack:

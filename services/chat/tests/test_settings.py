@@ -3,7 +3,7 @@
 The server's own (CHAT_HEAD_TIMEOUT, CHAT_WS_MAX_BYTES, CHAT_ACCESS_LOG, ...: serving.py) are read
 by `python -m chat`, and tests/test_serve.py proves them.
 
-(Changing `env_prefix` left every suite green before this file: the tests build Settings by hand.)
+(The other tests build Settings by hand, so a wrong `env_prefix` would leave them green.)
 """
 
 import re

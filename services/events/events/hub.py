@@ -1,9 +1,9 @@
 """One reader per topic per process, fanning each event out in memory to that topic's streams.
 
-Before, every open stream waited in an XREAD BLOCK of its own: 1,000 subscribers were 1,000
-Redis connections (issue 14). Now the first stream of a topic starts a reader task, which holds
-the topic's one blocking XREAD and hands each event to every subscriber's buffer; the last stream
-to leave stops it. Redis connections grow with topics, not with subscribers.
+The first stream of a topic starts a reader task, which holds the topic's one blocking XREAD
+and hands each event to every subscriber's buffer; the last stream to leave stops it. Redis
+connections grow with topics, not with subscribers: an XREAD BLOCK per stream would hold a
+connection per subscriber (1,000 subscribers, 1,000 connections).
 
 A subscriber that does not keep up (its client reads slower than events come) cannot hold the
 others back: its buffer is bounded, and past it the subscriber is dropped. Its stream sends what
@@ -137,8 +137,8 @@ class TopicHub:
         # them all before it closes the Redis client they read from.
         self._tasks: set[asyncio.Task[None]] = set()
         # The reads a stream makes to start (where its topic ends; a replay's pages) take turns:
-        # a burst of new streams otherwise opened a pooled connection each (51 for 2,000
-        # subscribers on one topic), which the pool then kept.
+        # without them a burst of new streams opens a pooled connection each (51 for 2,000
+        # subscribers on one topic), which the pool then keeps.
         self._lookup_turns = asyncio.Semaphore(replay_slots)
 
     def readers(self) -> int:

@@ -35,6 +35,6 @@ class Settings(BaseSettings):
     # Seconds a Redis reply may come later than due before the server counts as gone (a
     # ConnectionError: a stream ends cleanly, a request gets a 503). A blocked XREAD's reply is
     # due after `keepalive_interval`, so the socket timeout is that plus this margin; connecting
-    # gets the margin alone. redis-py 8's own default, a fixed 5 s, cut every idle stream whose
-    # XREAD BLOCK was longer (the default keep-alive is 10 s): issue 11, defect 1.
+    # gets the margin alone. redis-py 8's own default, a fixed 5 s, would cut every idle stream whose
+    # XREAD BLOCK is longer (the default keep-alive is 10 s).
     redis_timeout_margin: float = Field(default=5.0, gt=0)

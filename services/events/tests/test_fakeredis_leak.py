@@ -1,10 +1,10 @@
-"""The embedded fakeredis does not grow with every stream a client drops (issue 11, defect 5).
+"""The embedded fakeredis does not grow with every stream a client drops.
 
 A stream a client leaves is cancelled in its blocking XREAD; redis-py then disconnects that
 connection. fakeredis 2.41's async disconnect forgets its fake socket without taking it off
-`FakeServer.sockets`, so each dropped stream left a socket (its CLIENT LIST entry, its queues)
-behind for good, and its server-side wait ran on until the BLOCK ran out: about 3 MB per 300
-subscriptions, for as long as the process lived. redis_client.py gives fakeredis a connection
+`FakeServer.sockets`, so each dropped stream would leave a socket (its CLIENT LIST entry, its
+queues) behind for good, and its server-side wait would run on until the BLOCK ran out: about
+3 MB per 300 subscriptions, for as long as the process lives. redis_client.py gives fakeredis a connection
 that lets go of its socket.
 """
 

@@ -2,7 +2,7 @@
 
 The topic's reader (hub.py) blocks in XREAD on one connection, publishes go through others; a
 restart, a failover or `CLIENT KILL` closes them all at once. An SSE client that reconnects with
-Last-Event-ID, as EventSource does, must lose nothing (README, "When Redis drops the connections").
+Last-Event-ID, as EventSource does, must lose nothing (docs/events.md, "When Redis drops the connections").
 """
 
 import httpx

@@ -1,7 +1,7 @@
 """One reader per topic (hub.py): many streams share it, a slow one is dropped, joins have no gap.
 
-Before issue 14 every open stream blocked in an XREAD of its own: a Redis connection per
-subscriber. Now a topic's first stream starts the topic's reader and the others share it.
+A topic's first stream starts the topic's reader and the others share it, so Redis connections
+grow with topics, not subscribers (an XREAD BLOCK per stream would hold one per subscriber).
 """
 
 import asyncio

@@ -1,12 +1,13 @@
 """An idle stream lives as long as its client: the Redis socket timeout outlasts the XREAD BLOCK.
 
 redis-py 8 gives every read a 5 s socket timeout by default. An idle stream blocks in XREAD for
-the keep-alive interval (10 s by default), so on a real Redis its read timed out after 5 s, the
-service took Redis for gone and ended the stream without one keep-alive (issue 11, defect 1).
-The socket timeout is now the interval plus `redis_timeout_margin` (app.py, `redis_options`).
+the keep-alive interval (10 s by default), so on a real Redis with that default its read would
+time out after 5 s, the service would take Redis for gone and end the stream without one
+keep-alive. The socket timeout is the interval plus `redis_timeout_margin` (app.py,
+`redis_options`).
 
 fakeredis applies no socket timeout at all, so these run on a real server only: on the fake they
-would pass with or without the fix.
+would pass with or without the margin.
 """
 
 import asyncio
@@ -83,8 +84,8 @@ async def test_an_idle_stream_outlives_its_socket_timeout(redis_url: str) -> Non
 
 @REAL_ONLY
 async def test_a_socket_timeout_below_the_block_ends_an_idle_stream(redis_url: str) -> None:
-    """The control: the setup above catches the bug. The old rule, scaled down (a fixed timeout
-    shorter than the block), ends the stream before its first keep-alive, as 5 s against 10 s did."""
+    """The control: the setup above catches the bug. A fixed timeout shorter than the block
+    (redis-py's 5 s against a 10 s block, scaled down) ends the stream before its first keep-alive."""
     settings = scaled(redis_url)
 
     def old_rule(settings: Settings) -> dict[str, Any]:
@@ -105,6 +106,6 @@ async def test_an_idle_stream_on_the_defaults_survives_past_ten_seconds(redis_ur
 
     text, elapsed = await idle_stream_text(settings, comments=1, deadline=20)
 
-    # Before the fix: no keep-alive, the stream ended at 5 s (redis-py's default socket timeout).
+    # With redis-py's default socket timeout: no keep-alive, the stream ends at 5 s.
     assert text == COMMENT
     assert elapsed >= settings.keepalive_interval * 0.95

@@ -2,7 +2,7 @@
 
 Each test sets the variables (monkeypatch), builds the app with no settings argument, as
 `python -m events` does, and observes each through behaviour or what the lifespan created: a
-renamed variable, a wrong `env_prefix` or a setting the code ignores fails here (issue 11).
+renamed variable, a wrong `env_prefix` or a setting the code ignores fails here.
 """
 
 import asyncio

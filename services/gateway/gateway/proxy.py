@@ -22,16 +22,17 @@ CLIENT_CLOSED_REQUEST = 499
 # Request headers an upstream needs; everything else (cookies, hop-by-hop headers, Host) stays
 # at the gateway.
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "last-event-id", "cache-control", "user-agent")
-# Response headers not relayed. Those that describe this hop's connection, not the content;
-# Content-Length too: the body is relayed as it comes, and a stream cut short must not break its
-# promise. And Date and Server, which the gateway's own server sets on every answer: relayed as
-# well, a client saw each twice.
+# Response headers not relayed. Those that describe this hop's connection, not the content (and
+# any other the upstream's Connection header names: relayed_headers); Content-Length too: the
+# body is relayed as it comes, and a stream cut short must not break its promise. And Date and
+# Server, which the gateway's own server sets on every answer: relayed as well, a client saw
+# each twice.
 NOT_RELAYED = {
     *(b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"content-length"),
     *(b"date", b"server"),
 }
 # A plain answer that declares a length up to this is read whole and sent as one body. Streamed,
-# a small JSON answer cost Starlette's disconnect-listening task group, chunked framing and a
+# a small JSON answer costs Starlette's disconnect-listening task group, chunked framing and a
 # socket write more (head, chunk, terminator): measured with py-spy, about a third of the
 # gateway's event loop at 10 connections (bench/README.md, "Profiling the gateway"). Streams,
 # and answers without a length or longer, are relayed as they come.
@@ -44,7 +45,7 @@ def checked_path(path: str) -> str:
 
     Decoded until stable, so `%2e%2e` and `%252e%252e` are caught too: an upstream that decodes
     once more would otherwise see `..`. Control characters have no business in a path, and the
-    upstream's URL could not carry them (httpx refused `%01` decoded: it was a 500).
+    upstream's URL could not carry them (httpx refuses `%01` decoded: unchecked, a 500).
     """
     decoded = path
     while (once := unquote(decoded)) != decoded:
@@ -84,8 +85,8 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise too_large
     except ClientDisconnect:
         # The client left before its body (or, for a GET, its end) arrived: nothing to forward
-        # and nobody to answer. 499 is what proxies log for it; unhandled, it was a 500 with a
-        # traceback in the log.
+        # and nobody to answer. 499 is what proxies log for it; unhandled, it would be a 500
+        # with a traceback in the log.
         raise HTTPException(CLIENT_CLOSED_REQUEST, detail="Client closed the request") from None
     return bytes(body)
 
@@ -127,28 +128,12 @@ def gateway_location(location: bytes, request_url: httpx.URL, base_url: str, ser
     return b"/" + service.encode() + b"/" + path[len(prefix) :].lstrip(b"/") + fragment
 
 
-def relayed_headers(
-    upstream: httpx.Response, service: str, base_url: str, not_relayed: set[bytes]
-) -> list[tuple[bytes, bytes]]:
-    """The upstream's headers but `not_relayed`, as raw pairs (a repeated Set-Cookie stays
-    repeated, not joined by commas), a redirect's Location leading to the gateway (gateway_location)."""
-    headers = []
-    for key, value in upstream.headers.raw:
-        name = key.lower()
-        if name in not_relayed:
-            continue
-        if name == b"location":
-            value = gateway_location(value, upstream.request.url, base_url, service)
-        headers.append((name, value))
-    return headers
-
-
 def forwarded_headers(connection: HTTPConnection, names: tuple[str, ...]) -> httpx.Headers:
     """The headers among `names`, their values the bytes the client sent, and X-Forwarded-For.
 
-    Bytes, not decoded text: httpx refuses a str value that is not ASCII, so `caf\xe9` in a
-    User-Agent was a 500 (and a stream slot never given back); an upstream reached directly
-    answers it normally, and through the gateway it gets the same bytes.
+    Bytes, not decoded text: httpx refuses a str value that is not ASCII, so decoded, `caf\xe9`
+    in a User-Agent would be a 500 (and a stream slot never given back); an upstream reached
+    directly answers it normally, and through the gateway it gets the same bytes.
     """
     wanted = {name.encode() for name in names}
     headers = httpx.Headers([(name, value) for name, value in connection.scope["headers"] if name.lower() in wanted])
@@ -222,6 +207,31 @@ async def _buffered(upstream: httpx.Response, service: str, base_url: str) -> Re
     return result
 
 
+def relayed_headers(
+    upstream: httpx.Response, service: str, base_url: str, not_relayed: set[bytes]
+) -> list[tuple[bytes, bytes]]:
+    """The upstream's headers as raw pairs (a repeated Set-Cookie stays repeated, not joined by
+    commas), less `not_relayed` and those its Connection header names: they describe its
+    connection to the gateway, as Keep-Alive does (RFC 9110, section 7.6.1). A redirect's
+    Location leads to the gateway (gateway_location)."""
+    named = {
+        token.strip().lower()
+        for name, value in upstream.headers.raw
+        if name.lower() == b"connection"
+        for token in value.split(b",")
+    }
+    dropped = not_relayed | named
+    headers = []
+    for key, value in upstream.headers.raw:
+        name = key.lower()
+        if name in dropped:
+            continue
+        if name == b"location":
+            value = gateway_location(value, upstream.request.url, base_url, service)
+        headers.append((name, value))
+    return headers
+
+
 class Upstream:
     """An upstream's answer being relayed, and what runs once it is over (`on_close`): both
     closed once, by whichever comes first of the relay's end and the response's."""
@@ -276,7 +286,7 @@ async def _relay(upstream: Upstream, service: str) -> AsyncIterator[bytes]:
 
     An upstream that fails mid-answer (it went away, or a read timed out) ends the answer here:
     the status line is long gone, so all that is left is to stop. A warning says so; raised, it
-    was an "Exception in ASGI application" with a traceback for what is an upstream's hiccup.
+    would be an "Exception in ASGI application" with a traceback for an upstream's hiccup.
     """
     try:
         async for chunk in upstream.response.aiter_raw():

@@ -28,7 +28,7 @@ class RateLimiter:
     It fails open: when Redis does not answer, the request is let through, with a warning. The
     limit protects the upstreams from a client that asks too much; refusing every client because
     the counters are out of reach would turn a Redis outage into a full one (Envoy's rate limit
-    filter makes the same choice by default). README, "When Redis or PostgreSQL fail".
+    filter makes the same choice by default). docs/gateway.md, "Why the rate limit fails open".
 
     A full pool is not an outage: every connection is busy with this gateway's own requests, so
     letting the excess through would open the limit exactly when a client sends the most.

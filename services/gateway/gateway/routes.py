@@ -33,7 +33,7 @@ router = APIRouter()
 
 DASHBOARD_TIMEOUT = 5.0
 
-# The demo page (README, "The demo page"): one static file, read once, with no template.
+# The demo page (docs/gateway.md, "The demo page"): one static file, read once, with no template.
 DEMO_PAGE = resources.files("gateway").joinpath("static/index.html").read_text(encoding="utf-8")
 
 

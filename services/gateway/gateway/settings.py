@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # Unset means an in-process fakeredis, so the gateway runs with no server at all.
     redis_url: str | None = None
     # The Redis pool: at most this many connections; a request waits this long for a free one,
-    # then is answered 503 (README, "When Redis or PostgreSQL fail", says why not fail-open).
+    # then is answered 503 (docs/gateway.md, "Why the rate limit fails open", says why not open).
     redis_max_connections: int = Field(default=100, gt=0)
     redis_pool_timeout: float = Field(default=0.5, gt=0)
 

@@ -1,8 +1,8 @@
 """Telemetry off the request path: Prometheus metrics, and the SQL request log written in batches.
 
 A request only updates counters in memory and puts its log entry on a bounded queue; a lifespan
-task writes the queue to SQL, as many entries per commit as are waiting. Before, each proxied
-request committed a row of its own before its answer left, which cost more than the proxying.
+task writes the queue to SQL, as many entries per commit as are waiting: a commit per request,
+on the request path, would cost more than the proxying.
 """
 
 import asyncio

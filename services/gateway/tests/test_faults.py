@@ -4,7 +4,7 @@ An upstream process killed: 502 at once, and normal service once it is back on i
 backends: the upstream is a real process either way). On the real backend: Redis drops the
 gateway's connections or goes away (the rate limit fails open), and PostgreSQL ends the request
 log's connections (nothing committed is lost, a request caught in flight is a 503).
-README, "When an upstream, Redis or PostgreSQL fail".
+docs/gateway.md, "Faults".
 """
 
 import asyncio

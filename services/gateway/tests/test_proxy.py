@@ -50,7 +50,7 @@ async def test_a_header_value_that_is_not_ascii_reaches_the_upstream_as_its_byte
     client: LifespanClient, name: str
 ) -> None:
     """httpx refuses a str header value that is not ASCII: decoded and forwarded as text, such a
-    value was a 500; sent straight to the service, it is answered normally."""
+    value is a 500; sent straight to the service, it is answered normally."""
     response = await client.get("/articles/x", headers={name.encode(): NOT_ASCII})
 
     assert response.status_code == 200, response.text
@@ -61,8 +61,8 @@ async def test_a_header_value_that_is_not_ascii_reaches_the_upstream_as_its_byte
 async def test_streams_with_a_header_that_is_not_ascii_give_their_slot_back(
     client: LifespanClient, settings: Settings
 ) -> None:
-    """Such a request failed before the `try` that releases a stream's slot: past the per-client
-    cap of streams, its client was refused every stream (429) until a restart."""
+    """A request that fails before the `try` that releases a stream's slot keeps it: past the
+    per-client cap of streams, its client would be refused every stream (429) until a restart."""
     streams = settings.max_streams_per_client + 1
     odd = {b"accept": b"text/event-stream", b"user-agent": NOT_ASCII, b"last-event-id": NOT_ASCII}
 
@@ -256,8 +256,8 @@ async def test_a_timeout_is_504_naming_the_service(
 async def test_an_upstream_that_breaks_off_mid_answer_ends_it_cleanly(
     client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A transport error after the headers (a read timeout, a reset) was raised inside the
-    response: "Exception in ASGI application". Now the body ends and a warning says why."""
+    """A transport error after the headers (a read timeout, a reset) ends the body, and a
+    warning says why; raised inside the response, it would be "Exception in ASGI application"."""
 
     class BreaksOff(httpx.AsyncByteStream):
         async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -315,8 +315,7 @@ async def test_a_small_answer_of_known_length_is_sent_whole_with_its_length(
     client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
 ) -> None:
     """Read whole and sent as one body (bench/README.md: streamed, a small JSON answer cost a task
-    group, chunked framing and a socket write more). Before, every answer was streamed without
-    its Content-Length."""
+    group, chunked framing and a socket write more), with its Content-Length."""
     body = b'{"items": [' + b"1," * 1000 + b"1]}"
     upstreams["articles.test"] = answering(body)
 
@@ -361,3 +360,37 @@ async def test_a_small_answer_that_breaks_off_is_a_502_not_a_truncated_200(
 
     assert response.status_code == 502, response.text
     assert response.json()["service"] == "articles"
+
+
+# Headers about the upstream's connection to the gateway, none of the client's business; the
+# upstream's Connection header names one more of its own (RFC 9110, section 7.6.1).
+HOP_BY_HOP = {
+    "connection": "close, X-Hop-Secret",
+    "keep-alive": "timeout=5",
+    "transfer-encoding": "chunked",
+    "te": "trailers",
+    "trailer": "Expires",
+    "upgrade": "h2c",
+    "x-hop-secret": "1",
+}
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+async def test_hop_by_hop_headers_of_an_answer_are_not_relayed(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport], streamed: bool
+) -> None:
+    from gateway.proxy import BUFFERED_MAX_BYTES
+
+    body = b"x" * (BUFFERED_MAX_BYTES + 1 if streamed else 10)
+    headers = HOP_BY_HOP | {"content-length": str(len(body)), "x-end-to-end": "kept"}
+    upstreams["articles.test"] = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers=headers, stream=Body(body))
+    )
+
+    response = await client.get("/articles/x")
+
+    assert response.status_code == 200, response.text
+    assert response.content == body
+    assert ("content-length" in response.headers) is not streamed  # the whole answer's length is its own
+    assert response.headers["x-end-to-end"] == "kept"
+    assert sorted(set(response.headers) & set(HOP_BY_HOP)) == []

@@ -7,9 +7,11 @@ from collections import Counter
 import httpx
 import pytest
 from fastapi import FastAPI
+from httpx_ws import WebSocketDisconnect
 
 from fastapi_testkit import LifespanClient, lifespan_client, live_server
 from fastapi_testkit.routing import RoutingTransport
+from fastapi_testkit.websocket import WebSocketConnector
 from gateway.app import create_app
 from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings
@@ -45,8 +47,8 @@ async def test_each_api_key_has_its_own_limit(client: LifespanClient) -> None:
 
 
 async def test_an_unknown_api_key_buys_no_bucket_of_its_own(client: LifespanClient) -> None:
-    """A fresh made-up key per request was a fresh bucket each time: 130 of 130 passed a limit
-    of 100. An unknown key counts against the address, like no key at all."""
+    """An unknown key counts against the address, like no key at all: counted as itself, a
+    fresh made-up key per request would be a fresh bucket each time, and no limit at all."""
     answers = [(await client.get("/articles/x", headers={"X-API-Key": f"made-up-{i}"})).status_code for i in range(4)]
 
     assert answers == [200, 200, 200, 429]
@@ -107,6 +109,22 @@ async def test_gateways_sharing_a_redis_share_the_limit(
             answers.append((await one.get("/articles/x")).status_code)
 
     assert answers == [200, 200, 429]
+
+
+@pytest.mark.real_only(reason="two gateways on one real Redis server; the fakeredis twin is above")
+async def test_gateways_sharing_a_real_redis_share_each_identitys_limit(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """A key's count is the same Redis key on every instance, and another key's is not."""
+    limited = settings.model_copy(update={"rate_limit": 2})
+    alice, bob = {"X-API-Key": "alice"}, {"X-API-Key": "bob"}
+    apps = [create_app(limited, transport=RoutingTransport(upstreams)) for _ in range(2)]
+    async with lifespan_client(apps[0]) as one, lifespan_client(apps[1]) as two:
+        answers = [(await gateway.get("/articles/x", headers=alice)).status_code for gateway in (one, two, one)]
+        other = await two.get("/articles/x", headers=bob)
+
+    assert answers == [200, 200, 429]
+    assert other.status_code == 200, other.text
 
 
 async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
@@ -192,3 +210,71 @@ async def test_concurrent_requests_past_the_pool_are_all_counted_on_real_redis(
     statuses = Counter(answer.status_code for answer in answers)
     assert 0 < statuses[200] <= defaults.rate_limit, statuses
     assert set(statuses) <= {200, 429, 503}, statuses
+
+
+async def test_a_forged_forwarded_for_from_a_peer_that_is_no_trusted_proxy_is_not_believed(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """Proxies configured, but the peer (127.0.0.1) is not one of them: each forged address is
+    counted as the peer, and the upstream is told the peer's address, not the forged one."""
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(4)]
+    behind = settings.model_copy(update={"rate_limit": 3, "trusted_proxies": ("10.0.0.0/8",)})
+
+    async with lifespan_client(create_app(behind, transport=RoutingTransport(upstreams))) as client:
+        answers = [await client.get("/articles/x", headers=h) for h in spoofed]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert {answer.json()["headers"]["x-forwarded-for"] for answer in answers[:3]} == {"127.0.0.1"}
+
+
+async def test_a_multi_hop_forwarded_for_names_the_first_untrusted_address_from_the_right(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """`forged, client, proxy1, proxy2` from a trusted peer: the proxies are skipped from the
+    right and the client is counted; what the client wrote to the left of itself proves nothing
+    (read from the left, each forged entry was a fresh bucket)."""
+    behind = settings.model_copy(update={"rate_limit": 3, "trusted_proxies": ("127.0.0.1", "10.0.0.0/8")})
+
+    def via_proxies(client: str, forged: str) -> dict[str, str]:
+        return {"X-Forwarded-For": f"{forged}, {client}, 10.0.0.1, 10.0.0.2"}
+
+    async with lifespan_client(create_app(behind, transport=RoutingTransport(upstreams))) as client:
+        one = [
+            (await client.get("/articles/x", headers=via_proxies("203.0.113.7", f"198.51.100.{i}"))).status_code
+            for i in range(4)
+        ]
+        other = (await client.get("/articles/x", headers=via_proxies("203.0.113.8", "198.51.100.0"))).status_code
+
+    assert one == [200, 200, 200, 429]
+    assert other == 200  # another client behind the same proxies has a bucket of its own
+
+
+async def opens(ws: WebSocketConnector, headers: dict[str, str]) -> str:
+    """What /chat/ws/echo answers to "hi", or the code and reason its handshake was closed with."""
+    try:
+        async with ws.connect("/chat/ws/echo", headers=headers) as session:
+            await session.send_text("hi")
+            return await session.receive_text()
+    except WebSocketDisconnect as closed:
+        return f"{closed.code} {closed.reason}"
+
+
+@pytest.mark.websocket
+async def test_a_websocket_handshake_shares_its_clients_http_budget(app: FastAPI, client: LifespanClient) -> None:
+    """A limit of 3 per identity, counted across HTTP requests and WebSocket handshakes: over
+    it, a handshake is closed before accept with 1013 (try again later). The address and each
+    known key have budgets of their own, on either protocol."""
+    ws = WebSocketConnector(app, state=client.state)
+    bob = {"X-API-Key": "bob"}
+
+    address_http = [(await client.get("/articles/x")).status_code for _ in range(3)]
+    address_ws = await opens(ws, {})
+    bob_ws = [await opens(ws, bob) for _ in range(3)]
+    bob_http = await client.get("/articles/x", headers=bob)
+    alice_ws = await opens(ws, {"X-API-Key": "alice"})
+
+    assert address_http == [200, 200, 200]
+    assert address_ws == "1013 Rate limit exceeded"
+    assert bob_ws == ["chat: hi"] * 3
+    assert bob_http.status_code == 429, bob_http.text
+    assert alice_ws == "chat: hi"

@@ -1,11 +1,20 @@
 """Every proxied request is recorded; /api/stats summarises them per service."""
 
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 
-from fastapi_testkit import LifespanClient
+from fastapi_testkit import LifespanClient, lifespan_client
+from fastapi_testkit.faults import table_locked
+from fastapi_testkit.routing import RoutingTransport
+from gateway.app import create_app
 from gateway.models import ProxiedRequest
+from gateway.settings import Settings
 from gateway.storage import percentile
 
 from .helpers import failing
@@ -76,7 +85,7 @@ def test_percentile_is_nearest_rank(fraction: float, expected: float) -> None:
 
 @pytest.mark.embedded_only(reason="the pragmas and the busy timeout are SQLite's; PostgreSQL has its own")
 async def test_on_sqlite_the_log_commits_cheaply_and_writers_queue(client: LifespanClient) -> None:
-    """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): a commit per
+    """WAL, synchronous=NORMAL and a 30 s busy timeout (service_runtime.sql.create_engine): a commit per
     proxied request costs no full fsync, and concurrent writers wait their turn."""
     await client.state["request_log"].flush()
     async with client.state["sessionmaker"]() as session:
@@ -94,3 +103,41 @@ async def test_metrics_count_requests_per_service_and_status(client: LifespanCli
     assert 'gateway_requests_total{service="articles",status="200"} 1.0' in metrics
     assert 'gateway_requests_total{service="articles",status="404"} 1.0' in metrics
     assert 'gateway_request_duration_seconds_count{service="articles",status="200"} 1.0' in metrics
+
+
+@asynccontextmanager
+async def log_writes_blocked(database_url: str) -> AsyncIterator[None]:
+    """Every write to the request log waits for the block to end: SQLite's write lock taken (the
+    log's busy timeout is 30 s), or PostgreSQL's table locked."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        async with table_locked(database_url, "proxied_requests"):
+            yield
+        return
+    holder = sqlite3.connect(str(url.database), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        holder.close()  # its transaction is rolled back
+
+
+async def test_entries_past_a_full_log_queue_are_dropped_and_counted_in_metrics(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """A queue of one entry, its writer held by a locked table: of 5 requests, at most 2 entries
+    are held (one being written, one queued); every other one is counted as dropped, and each
+    request is either recorded or counted."""
+    requests = 5
+    tiny = settings.model_copy(update={"log_queue_size": 1, "log_batch_size": 1})
+    async with lifespan_client(create_app(tiny, transport=RoutingTransport(upstreams))) as client:
+        async with log_writes_blocked(settings.database_url):
+            answers = [(await client.get("/articles/x")).status_code for _ in range(requests)]
+            metrics = (await client.get("/metrics")).text
+        await client.state["request_log"].flush()
+        recorded = (await client.get("/api/stats")).json()["articles"]["count"]
+
+    [dropped] = re.findall(r"^gateway_request_log_dropped_total (\S+)$", metrics, re.MULTILINE)
+    assert answers == [200] * requests
+    assert requests - 2 <= float(dropped) <= requests - 1
+    assert recorded + float(dropped) == requests

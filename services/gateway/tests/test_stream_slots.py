@@ -9,7 +9,8 @@ waits for a full buffer to drain). From 2.4 it relies on `send` failing, and the
 start's fails. Either way the relay's body is never iterated.
 
 A client that leaves while the relay waits for the upstream cancels the relay there instead,
-and its clean-up runs cancelled.
+and its clean-up runs cancelled. A stream whose upstream fails before its headers (502, 504),
+or that simply ends, gives its slot back too, checked through the client's next stream.
 """
 
 import asyncio
@@ -150,3 +151,40 @@ async def test_a_client_gone_while_the_relay_waits_gives_its_stream_slot_back(ap
 
     assert (after.status_code, after.text.strip()) == (200, "data: once"), after.text
     assert upstream.silent.closed.is_set()
+
+
+def first_fails_with(error: Exception | None) -> httpx.MockTransport:
+    """`/first` fails with `error`, if any, before a header arrives; else, as any other path,
+    it is one event and the end."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/first" and error is not None:
+            raise error
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Once())
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (httpx.ConnectError("Connection refused"), 502),
+        (httpx.ConnectTimeout("slow"), 504),
+        (httpx.ReadTimeout("slow"), 504),
+        (None, 200),
+    ],
+    ids=["refused", "connect-timeout", "read-timeout", "finished"],
+)
+async def test_a_stream_that_failed_or_finished_gives_its_slot_to_the_clients_next(
+    settings: Settings, error: Exception | None, status: int
+) -> None:
+    """With a cap of one stream per client, a slot kept by a stream that is over (its upstream
+    unreachable, silent before its headers, or done) refused that client every stream after it."""
+    transport = first_fails_with(error)
+    capped = settings.model_copy(update={"max_streams_per_client": 1})
+    async with lifespan_client(create_app(capped, transport=RoutingTransport({"events.test": transport}))) as client:
+        first = await client.get("/events/first", headers=ALICE)
+        after = await client.get("/events/once", headers=ALICE)
+
+    assert first.status_code == status, first.text
+    assert (after.status_code, after.text.strip()) == (200, "data: once"), after.text

@@ -129,7 +129,7 @@ async def test_a_refused_connection_is_502_over_real_sockets(settings: Settings)
 
 
 async def test_a_quiet_stream_outlives_the_plain_read_timeout(settings: Settings, upstream: Upstream) -> None:
-    """A stream silent longer than `read_timeout` (30 s by default, 0.2 s here) was cut by
+    """Read with `read_timeout` (30 s by default, 0.2 s here), a stream silent longer is cut by
     httpx.ReadTimeout inside the response; streams read with `stream_read_timeout` (none)."""
     async with live_server(upstream.app) as origin:
         tight = settings.model_copy(update={"events_url": origin.url, "read_timeout": 0.2})
@@ -174,8 +174,9 @@ async def test_open_streams_leave_plain_requests_their_pool(settings: Settings, 
 async def test_streams_with_header_bytes_that_are_not_ascii_pass_and_give_their_slot_back(
     settings: Settings, upstream: Upstream
 ) -> None:
-    """A real client sends header bytes as they are. Such a stream was a 500 that kept its slot:
-    past the per-client cap, that client got 429 for every stream until a restart. Each stream
+    """A real client sends header bytes as they are. Decoded as text, such a stream is a 500
+    that keeps its slot: past the per-client cap, that client gets 429 for every stream until a
+    restart. Each stream
     here ends (one event), and its slot with it, before its client sees the end."""
     not_ascii = b"caf\xe9"
     sent = {b"user-agent": not_ascii, b"authorization": b"Bearer " + not_ascii, b"last-event-id": not_ascii}

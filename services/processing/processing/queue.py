@@ -41,7 +41,7 @@ Messages = list[tuple[str, dict[bytes, bytes] | None]]
 
 
 class ReclaimingStreamBroker(RedisStreamBroker):
-    """taskiq-redis's stream broker, with its gaps closed (README, "the queue").
+    """taskiq-redis's stream broker, with its gaps closed (docs/processing.md, "The queue on Redis").
 
     - Stock `listen` reclaims a dead worker's jobs (XAUTOCLAIM) only after a read that found
       new ones: with nothing new arriving they stay pending for ever. Here every

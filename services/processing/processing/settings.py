@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # seconds the task gives up and marks the article `failed`.
     summary_timeout: float = Field(default=60, gt=0, description="seconds")
 
-    # Where triggered work runs (README, "When BackgroundTasks is not enough"): `background`, a
+    # Where triggered work runs (docs/processing.md, "BackgroundTasks or a job queue"): `background`, a
     # FastAPI background task in this process; `queue`, a taskiq job: run in this process on the
     # in-memory broker without `redis_url`, by `python -m processing.worker` processes with it.
     mode: Literal["background", "queue"] = "background"

@@ -26,7 +26,7 @@ class RetryPolicy:
     second, doubling before each one after (Settings: max_attempts, retry_delay).
 
     It lives in the task, not in the queue: taskiq's SmartRetryMiddleware ignores its delay
-    without a scheduler process (README), and BackgroundTasks has no retries at all.
+    without a scheduler process (docs/processing.md, "Why taskiq"), and BackgroundTasks has no retries at all.
     """
 
     attempts: int = 1

@@ -1,7 +1,7 @@
 """PostgreSQL ends the service's connections: what comes after succeeds, what was caught in flight is a 503.
 
 Workers killed in the middle of a job are the queue's own crash tests: tests/test_workers.py and
-tests/test_recovery.py (README, "When PostgreSQL fails, or a worker dies").
+tests/test_recovery.py (docs/processing.md, "Faults").
 """
 
 import asyncio

@@ -112,9 +112,8 @@ async def test_a_trigger_whose_send_to_the_queue_fails_is_accepted_and_recovered
 
 @pytest.mark.slow
 async def test_background_mode_api_killed_mid_job_loses_nothing(database_url: str, tmp_path: Path) -> None:
-    """The crash of issue 13: five articles accepted, the server SIGKILLed while their jobs run,
-    started again on the same database: every one ends `processed`, each summarised by one
-    finished run."""
+    """Five articles accepted, the server SIGKILLed while their jobs run, started again on the
+    same database: every one ends `processed`, each summarised by one finished run."""
     calls = tmp_path / "calls.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCESSING_")} | {
         "PYTHONPATH": str(SERVICE),
