@@ -2,11 +2,13 @@
 
 In-process the gateway's client is the kit's WebSocketConnector and its upstream the fake chat
 behind httpx-ws's transport; over real sockets both run under uvicorn and the client is the
-`websockets` library, where a close before accept arrives as HTTP 403 (DESIGN.md section 6).
+`websockets` library, where a close before accept arrives as a bare HTTP 403 (DESIGN.md section
+6) and a refusal of the gateway's own as its HTTP status (the ASGI denial response).
 """
 
 import asyncio
 import json
+import logging
 from contextlib import AsyncExitStack
 
 import httpx
@@ -24,7 +26,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.streams import STREAM_RETRY_AFTER
 
-from .helpers import failing, fake_upstream
+from .helpers import failing, fake_upstream, logged_records
 
 pytestmark = [pytest.mark.websocket, pytest.mark.proxy]
 
@@ -207,6 +209,36 @@ async def test_over_real_sockets_frames_pass_and_a_refusal_is_403(settings: Sett
             # An upstream's own HTTP answer to the handshake reaches the client as it was.
             denied = await _refusal(f"{base}/chat/ws/deny")
             assert denied.response.status_code == 401, denied.response.body
+
+
+@pytest.mark.parametrize("leaves", ["closes", "drops the connection"])
+async def test_a_client_that_sends_and_leaves_at_once_is_no_error_over_real_sockets(
+    settings: Settings, leaves: str
+) -> None:
+    """A message, then gone, while the upstream talks: the gateway's send to the client fails
+    (Starlette's WebSocketDisconnect, inside httpx-ws's task group), which was an "Exception in
+    ASGI application" with a traceback each time. A client that leaves is a normal exit: nothing
+    from WARNING up, on either server."""
+    tries = 20
+    async with live_server(fake_upstream("chat"), ws="websockets-sansio") as chat:
+        gateway_app = create_app(settings.model_copy(update={"chat_url": chat.url}))
+        async with live_server(gateway_app, ws="websockets-sansio") as gateway:
+            slots = gateway.state["stream_slots"]
+            with logged_records("uvicorn", "gateway", "httpx", "httpx_ws", "asyncio") as records:
+                for _ in range(tries):
+                    socket = await websockets.connect(f"{gateway.ws_url}/chat/ws/chatty")
+                    await socket.send("hello")
+                    if leaves == "closes":
+                        await socket.close()
+                    else:
+                        socket.transport.abort()
+
+                    async def its_session_ended() -> bool:
+                        return not slots.open
+
+                    await eventually(its_session_ended, message=f"stream slots still open: {slots.open}")
+
+    assert [f"{r.name}: {r.getMessage()} {r.exc_info!r}" for r in records if r.levelno >= logging.WARNING] == []
 
 
 async def test_a_handshake_header_that_is_not_ascii_reaches_the_upstream_as_its_bytes(
