@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 from chat.serving import ServingSettings
 from chat.settings import Settings
 from fastapi_testkit import LifespanClient, create_token, eventually
+from service_runtime.serving import DenyingWebSocketProtocol
 
 SECRET = "test-secret-that-is-at-least-32-bytes"
 LEEWAY = 10  # seconds of clock skew forgiven on a token's times: the service's default
@@ -140,7 +141,7 @@ DEFAULT_LIMITS: dict[str, Any] = {name: Settings.model_fields[name].default for 
 
 def served_stack() -> dict[str, Any]:
     """What serving.py gives uvicorn for WebSockets, for the kit's live_server: the deployed stack."""
-    return {"ws": "websockets-sansio", "ws_max_size": ServingSettings().ws_max_bytes}
+    return {"ws": DenyingWebSocketProtocol, "ws_max_size": ServingSettings().ws_max_bytes}
 
 
 class _Lines(logging.Handler):

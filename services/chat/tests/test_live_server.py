@@ -105,6 +105,8 @@ async def test_a_handshake_is_logged_with_its_token_redacted(app: FastAPI) -> No
     assert any('"WebSocket /ws/notifications?token=***&lang=en" [accepted]' in line for line in lines), lines
     assert any('"WebSocket /ws/notifications?token=***" 401' in line for line in lines), lines
     assert [line for line in lines if valid in line or expired in line] == []
+    # A refusal is an answer, not an error (the runtime's DenyingWebSocketProtocol).
+    assert [line for line in lines if "without completing handshake" in line] == [], lines
 
 
 @pytest.mark.auth
