@@ -9,17 +9,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
 from fakeredis import FakeAsyncRedis, FakeAsyncRedisConnection, FakeServer
-from redis.asyncio import Redis
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from taskiq import AsyncBroker, TaskiqState
 from taskiq.api import run_receiver_task
 
 from fastapi_testkit import LifespanClient, eventually, lifespan_client
+from processing import worker
 from processing.app import create_app
 from processing.models import Article
 from processing.queue import (
@@ -34,7 +36,7 @@ from processing.queue import (
 from processing.settings import Settings
 from processing.summary import TransientError
 
-from .helpers import PostArticle, wait_for_status
+from .helpers import GatedSummarizer, PostArticle, wait_for_status
 
 pytestmark = pytest.mark.background
 
@@ -341,3 +343,35 @@ async def test_a_job_of_the_in_memory_broker_running_at_shutdown_is_finished(set
     async with lifespan_client(create_app(scaled)) as after:
         article = (await after.get(f"/api/articles/{created['id']}")).json()
     assert (article["status"], article["summary"]) == ("processed", "finished during shutdown: C.")
+
+
+async def test_a_worker_stopped_mid_job_records_the_job_cancelled(
+    client: LifespanClient, post_article: PostArticle, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM cancels `worker.work` (worker._until_signalled): the running job is cancelled, and
+    by the time `work` has returned its article has ended `failed` ("cancelled"), which the
+    client sees and may trigger again, not left `processing` until its lease is over
+    (docs/processing.md). Here on fakeredis, the task cancelled by the test; test_workers.py
+    sends the signal to a real process."""
+    server = FakeServer()
+    monkeypatch.setattr(
+        worker, "make_broker", partial(make_broker, connection_class=FakeAsyncRedisConnection, server=server)
+    )
+    gated = GatedSummarizer()
+    on_redis = settings.model_copy(update={"mode": "queue", "redis_url": "redis://fakeredis/0", "summarizer": gated})
+    running = asyncio.create_task(worker.work(on_redis))
+    sender = fake_broker(settings, server)  # the API's side of the queue
+    try:
+        article = await post_article(content="Stopped mid-job.")
+        await enqueue(sender, article["id"])
+        await gated.wait_started()
+    finally:
+        await sender.shutdown()
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+    stopped = (await client.get(f"/api/articles/{article['id']}")).json()
+    assert (stopped["status"], stopped["error"]) == ("failed", "CancelledError: processing was cancelled")
+    again = await client.post(f"/api/articles/{article['id']}/process")
+    assert again.status_code == 202, again.text
