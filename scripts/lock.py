@@ -2,9 +2,10 @@
 
 One `requirements.lock` per project folder (the kit, each service, the examples): every third-party
 package its environment installs, pinned, resolved by `uv pip compile` for every platform
-(`--universal`) from Python 3.11 up. The first-party packages (the kit, the service) are left
-out, so the same file works in the monorepo and in a service copied out with the kit: it is a
-constraints file, `uv pip install -c requirements.lock -e ./shared -e './articles[test]'`.
+(`--universal`) from Python 3.11 up. The first-party packages (the kit, the runtime, the service) are
+left out, so the same file works in the monorepo and in a service copied out with the kit and the
+runtime: it is a constraints file,
+`uv pip install -c requirements.lock -e ./shared -e ./shared/runtime -e './articles[test]'`.
 Hatch's own locking (`lock-envs`, 1.17+) cannot resolve these environments: the services'
 `test` extra names `fastapi-testkit`, which is a workspace member, not on PyPI, and its uv
 locker asks the index for it (README, "Locked and floored").
@@ -28,6 +29,7 @@ LOCK = "requirements.lock"
 PYTHON_FLOOR = "3.11"  # every pyproject.toml's requires-python
 KIT_PACKAGE = "fastapi-testkit"
 EXAMPLES = ROOT / "examples"
+RUNTIME_PACKAGE = "fastapi-service-runtime"
 
 
 def projects() -> dict[str, Path]:
@@ -43,17 +45,18 @@ def project_names(folder: Path) -> list[str]:
     if folder == EXAMPLES:
         return []  # the examples install nothing of the monorepo
     if folder == ROOT:
-        return [KIT_PACKAGE, *(project_names(p)[1] for p in projects().values() if p.parent.name == "services")]
+        services = (project_names(p)[-1] for p in projects().values() if p.parent.name == "services")
+        return [KIT_PACKAGE, RUNTIME_PACKAGE, *services]
     for line in (folder / "pyproject.toml").read_text().splitlines():
         if line.startswith("name = "):
-            return [KIT_PACKAGE, line.split('"')[1]]
+            return [KIT_PACKAGE, RUNTIME_PACKAGE, line.split('"')[1]]
     raise SystemExit(f"lock: no project name in {folder / 'pyproject.toml'}")
 
 
 def requirements(folder: Path) -> list[str]:
-    """What the folder's Hatch environment installs: the kit, and the service with its tests;
-    for the default environment, its tools and everything; for the examples, their Hatch
-    environment's list (every folder's requirements.txt)."""
+    """What the folder's Hatch environment installs: the kit, the runtime, and the service with
+    its tests; for the kit's own, the kit; for the default environment, its tools and everything;
+    for the examples, their Hatch environment's list (every folder's requirements.txt)."""
     if folder == EXAMPLES:
         return list(tomllib.loads((ROOT / "hatch.toml").read_text())["envs"]["examples"]["dependencies"])
     if folder == ROOT:
@@ -61,7 +64,7 @@ def requirements(folder: Path) -> list[str]:
         members = [f"-e {ROOT / m['path']}[{','.join(m['features'])}]" for m in default["workspace"]["members"]]
         return [*default["dependencies"], *members]
     kit = f"-e {ROOT / 'shared'}" + ("[test]" if folder.name == "shared" else "")
-    return [kit] if folder.name == "shared" else [kit, f"-e {folder}[test]"]
+    return [kit] if folder.name == "shared" else [kit, f"-e {ROOT / 'shared' / 'runtime'}", f"-e {folder}[test]"]
 
 
 def compile_lock(folder: Path, output: Path, *extra: str) -> int:

@@ -52,7 +52,8 @@ def clean_env() -> dict[str, str]:
 def install_arguments(variant: str, folder: Path) -> list[str]:
     """What `uv pip install` gets for this suite in this variant."""
     kit = str(ROOT / "shared") + ("[test]" if folder.name == "shared" else "")
-    packages = ["-e", kit] + ([] if folder.name == "shared" else ["-e", f"{folder}[test]"])
+    runtime = str(ROOT / "shared" / "runtime")  # what every service runs (shared/runtime/README.md)
+    packages = ["-e", kit] + ([] if folder.name == "shared" else ["-e", runtime, "-e", f"{folder}[test]"])
     if variant == "lowest":
         return ["--resolution", "lowest-direct", *packages]
     return ["-c", str(folder / "requirements.lock"), *packages, HTTPX2]

@@ -1,8 +1,9 @@
 """Each service, copied out with the kit into an empty folder, installs and passes its tests there;
 so does each example, copied out alone.
 
-This is the promise of every service README's "Copy it out": the folder plus `shared/`, a fresh
-virtual environment, `pip install -e ./shared -e './<service>[test]'`, `pytest`; and of
+This is the promise of every service README's "Copy it out": the folder plus `shared/` (the kit,
+and the runtime in `shared/runtime/`), a fresh virtual environment,
+`pip install -e ./shared/runtime -e ./shared -e './<service>[test]'`, `pytest`; and of
 examples/README.md: the folder, `pip install -r requirements.txt`, `pytest`. uv does the
 installing (the same resolver Hatch uses here, and fast with its cache), within the lock of
 what was tested; nothing of the monorepo is on the path.
@@ -25,6 +26,10 @@ pytestmark = pytest.mark.slow
 LEFT_BEHIND = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.db", "*.db-journal", ".coverage*", "htmlcov")
 
 
+# The two local packages, neither on PyPI: the runtime every service runs and the kit its tests use.
+LOCAL = ["-e", "./shared/runtime", "-e", "./shared"]
+
+
 def run(command: list[str | Path], cwd: Path, timeout: float, extra_env: dict[str, str] | None = None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HATCH_", "VIRTUAL_ENV", "PYTHON"))}
     env |= extra_env or {}
@@ -41,12 +46,13 @@ def test_a_copied_service_installs_and_passes_its_tests(
     assert uv is not None, "uv is not installed in this environment (hatch.toml: the default environment)"
     project = tmp_path / "project"
     shutil.copytree(service, project / service.name, ignore=LEFT_BEHIND)
-    shutil.copytree(ROOT / "shared", project / "shared", ignore=LEFT_BEHIND)
+    shutil.copytree(ROOT / "shared", project / "shared", ignore=LEFT_BEHIND)  # the runtime with it
+    assert (project / "shared" / "runtime" / "pyproject.toml").is_file()
     python = tmp_path / "venv" / "bin" / "python"
 
     run([uv, "venv", "--quiet", "--python", sys.executable, tmp_path / "venv"], project, timeout=60)
     run(
-        [uv, "pip", "install", "--quiet", "--python", python, "-e", "./shared", "-e", f"./{service.name}[test]"],
+        [uv, "pip", "install", "--quiet", "--python", python, *LOCAL, "-e", f"./{service.name}[test]"],
         project,
         timeout=300,
     )

@@ -13,6 +13,8 @@ SERVICES = sorted(p for p in (ROOT / "services").iterdir() if p.is_dir() and not
 # The kit-free examples, one folder per article section (tests/test_examples.py has their rules).
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 KIT = "fastapi_testkit"
+# What every service runs (shared/runtime/README.md): a distribution beside the kit, not in it.
+RUNTIME, RUNTIME_NAME = "shared/runtime", "fastapi-service-runtime"
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -68,13 +70,15 @@ def test_every_dependency_is_async(service: Path) -> None:
     assert plain == [], "a plain def dependency runs in the thread pool: a thread hop per request"
 
 
+def without_name(path: Path, service: str) -> str:
+    return path.read_text().replace(service, "<service>").replace(service.upper(), "<SERVICE>")
+
+
 def test_every_main_and_serving_module_is_alike() -> None:
-    """One `__main__.py` and one `serving.py`, the service's name aside: the same stack everywhere."""
-    mains = {s.name: (s / s.name / "__main__.py").read_text().replace(s.name, "<service>") for s in SERVICES}
-    serving = {
-        s.name: (s / s.name / "serving.py").read_text().replace(f'SERVICE = "{s.name}"', "SERVICE = <service>")
-        for s in SERVICES
-    }
+    """One `__main__.py` and one `serving.py`, the service's name aside: the same stack everywhere,
+    the runtime's (shared/runtime)."""
+    mains = {s.name: without_name(s / s.name / "__main__.py", s.name) for s in SERVICES}
+    serving = {s.name: without_name(s / s.name / "serving.py", s.name) for s in SERVICES}
 
     assert len(set(mains.values())) == 1, sorted(mains)
     assert len(set(serving.values())) == 1, sorted(serving)
@@ -120,11 +124,33 @@ def test_every_example_is_indexed(readme: str) -> None:
     assert {e.name for e in EXAMPLES} <= indexed
 
 
-def test_the_default_environment_installs_every_service_and_the_kit() -> None:
-    members = load_toml(ROOT / "hatch.toml")["envs"]["default"]["workspace"]["members"]
+def test_the_default_environment_installs_every_service_the_kit_and_the_runtime() -> None:
+    members = {
+        m["path"]: m["features"] for m in load_toml(ROOT / "hatch.toml")["envs"]["default"]["workspace"]["members"]
+    }
+    runtime_extras = members.pop(RUNTIME)
 
-    assert {m["path"] for m in members} == {"shared"} | {f"services/{s.name}" for s in SERVICES}
-    assert all(m["features"] == ["test"] for m in members)
+    assert set(members) == {"shared"} | {f"services/{s.name}" for s in SERVICES}
+    assert all(features == ["test"] for features in members.values())
+    # Every extra a service asks of the runtime, so mypy and the kit's tests see all of it.
+    assert set(runtime_extras) == set().union(*(runtime_dependency(s)[1] for s in SERVICES))
+
+
+def runtime_dependency(service: Path) -> tuple[str, set[str]]:
+    """The runtime as the service's pyproject.toml names it: its name and the extras asked for."""
+    for dependency in load_toml(service / "pyproject.toml")["project"]["dependencies"]:
+        name, _, extras = dependency.partition("[")
+        if name == RUNTIME_NAME:
+            return name, {e.strip() for e in extras.rstrip("]").split(",") if e.strip()}
+    return "", set()
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
+def test_every_service_depends_on_the_runtime_and_its_environment_installs_it(service: Path) -> None:
+    members = load_toml(ROOT / "hatch.toml")["envs"]["service"]["workspace"]["members"]
+
+    assert runtime_dependency(service)[0] == RUNTIME_NAME
+    assert RUNTIME in members
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda p: p.name)
@@ -142,6 +168,14 @@ def test_app_code_never_imports_the_kit(service: Path) -> None:
 
 def test_the_kit_imports_no_service() -> None:
     assert imported_modules(ROOT / "shared" / KIT) & {s.name for s in SERVICES} == set()
+
+
+def test_the_runtime_imports_neither_a_service_nor_the_kit_nor_pytest() -> None:
+    """Production installs the runtime, never the kit: neither it nor pytest may be needed to run."""
+    imported = imported_modules(ROOT / RUNTIME)
+
+    assert imported & ({s.name for s in SERVICES} | {KIT, "pytest", "_pytest"}) == set()
+    assert "pytest" not in (ROOT / RUNTIME / "pyproject.toml").read_text()
 
 
 @pytest.mark.parametrize("project", [*SERVICES, ROOT / "shared", ROOT], ids=lambda p: p.name or "root")
@@ -165,3 +199,68 @@ def test_hatch_inside_a_service_folder_hands_over_to_the_root(service: Path) -> 
 
     for command in ("test", "test-real", "cov", "serve"):
         assert scripts[command] == ["in-repo", f"cd ../.. && hatch run {service.name}:{command} {{args}}"]
+
+
+# Shared runs of app code this rule lets through: Redis set-up moves into the runtime next,
+# and each service's redis_client.py goes with it.
+KNOWN_SHARED = {"redis_client.py"}
+SHARED_RUN = 6  # lines
+
+
+def prose_lines(source: str) -> set[int]:
+    """The line numbers of every docstring (module, class, function), which is prose, and of every
+    bare field declaration (`title: str`), which is the shape of a service's API, its own."""
+    found: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.AnnAssign) and node.value is None:
+            found.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found.update(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
+    return found
+
+
+def code_lines(path: Path) -> list[tuple[int, str]]:
+    """The file's lines of code, stripped, with their numbers: blank, comment, import, docstring
+    and field declaration lines left out."""
+    source = path.read_text()
+    prose = prose_lines(source)
+    lines = [(number, line.strip()) for number, line in enumerate(source.splitlines(), start=1) if number not in prose]
+    return [(n, text) for n, text in lines if text and not text.startswith(("#", "import ", "from "))]
+
+
+def shared_runs(first: Path, second: Path) -> list[str]:
+    """Where `first` and `second` hold the same SHARED_RUN code lines in a row."""
+    theirs = code_lines(second)
+    windows = {
+        tuple(t for _, t in theirs[i : i + SHARED_RUN]): theirs[i][0] for i in range(len(theirs) - SHARED_RUN + 1)
+    }
+    ours = code_lines(first)
+    return [
+        f"{first.relative_to(ROOT)}:{ours[i][0]} ~ {second.relative_to(ROOT)}:{windows[window]}"
+        for i in range(len(ours) - SHARED_RUN + 1)
+        if (window := tuple(t for _, t in ours[i : i + SHARED_RUN])) in windows
+    ]
+
+
+def test_no_two_services_share_a_run_of_app_code() -> None:
+    """Code that several services run lives once, in the runtime (shared/runtime), not copied:
+    no two app packages share six code lines in a row, but for their `__main__.py`."""
+    modules = [
+        path
+        for s in SERVICES
+        for path in sorted((s / s.name).rglob("*.py"))
+        if path.name not in {"__main__.py", *KNOWN_SHARED}
+    ]
+    service = {path: path.relative_to(ROOT).parts[1] for path in modules}
+    shared = [
+        run
+        for i, first in enumerate(modules)
+        for second in modules[i + 1 :]
+        if service[first] != service[second]
+        for run in shared_runs(first, second)
+    ]
+
+    assert shared == [], "\n".join(shared)

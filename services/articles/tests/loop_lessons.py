@@ -120,7 +120,8 @@ from articles.app import create_app
 from articles.dependencies import get_session
 from articles.models import Article
 from articles.settings import Settings
-from articles.storage import create_engine, create_tables
+from articles.storage import create_tables
+from service_runtime.sql import create_engine
 from fastapi_testkit import create_token, lifespan_client, override_dependencies
 
 SECRET = "test-secret-that-is-at-least-32-bytes"

@@ -93,7 +93,7 @@ async def test_one_session_shared_by_concurrent_requests_fails(
 
 @pytest.mark.embedded_only(reason="the pragmas and the busy timeout are SQLite's; PostgreSQL locks rows")
 async def test_sqlite_lets_writers_queue_instead_of_failing(client: LifespanClient) -> None:
-    """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): concurrent
+    """WAL, synchronous=NORMAL and a 30 s busy timeout (service_runtime.sql.create_engine): concurrent
     writers wait their turn instead of failing with "database is locked"."""
     async with client.state["sessionmaker"]() as session:
         pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]
@@ -105,7 +105,7 @@ async def test_sqlite_lets_writers_queue_instead_of_failing(client: LifespanClie
 async def test_a_request_survives_the_server_dropping_pooled_connections(
     client: LifespanClient, database_url: str
 ) -> None:
-    """Pre-ping on PostgreSQL (storage.create_engine): a pooled connection the server closed
+    """Pre-ping on PostgreSQL (service_runtime.sql.create_engine): a pooled connection the server closed
     (a restart, a failover, an idle timeout) is replaced before use, not handed to a request."""
     assert (warm := await client.get("/api/articles/")).status_code == 200, warm.text  # one connection pooled
 

@@ -11,10 +11,11 @@ import pytest
 from fastapi import FastAPI
 
 from articles.__main__ import main
-from articles.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
+from articles.serving import ServingSettings
 from fastapi_testkit import create_token, live_server
 from fastapi_testkit.probes import assert_connection_limits, probe
 from fastapi_testkit.process import served_module, uvicorn_arguments
+from service_runtime.serving import GuardedHttpToolsProtocol, guarded
 
 pytestmark = pytest.mark.slow
 

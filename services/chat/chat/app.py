@@ -6,13 +6,13 @@ from typing import TypedDict
 
 from fastapi import FastAPI
 
-from chat import errors
 from chat.fanout import FanOut, open_fanout
 from chat.groups import Groups
 from chat.history_writer import HistoryWriter, open_history_writer
 from chat.routes import router
 from chat.settings import Settings
 from chat.storage import History, open_history
+from service_runtime import errors
 
 
 class State(TypedDict):
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
 
     app = FastAPI(title="Chat", lifespan=lifespan, max_body_size=settings.max_body_bytes)
-    errors.install(app)
+    errors.install(app, errors.REFUSALS)
     app.include_router(router)
 
     @app.get("/health")

@@ -1,32 +1,12 @@
-"""JWT authentication: HS256, signed with the service's own secret."""
+"""JWT authentication (service_runtime.tokens); a WebSocket may arrive with no token at all."""
 
-from dataclasses import dataclass
+from service_runtime.tokens import AuthenticationError, User
+from service_runtime.tokens import authenticate as verify
 
-import jwt
-
-ALGORITHM = "HS256"
-
-
-@dataclass(frozen=True)
-class User:
-    """The caller, as named by the token's `sub` claim."""
-
-    id: str
-
-
-class AuthenticationError(Exception):
-    """The token is missing, malformed, expired, wrongly signed, or lacks a usable subject."""
+__all__ = ["AuthenticationError", "User", "authenticate"]
 
 
 def authenticate(token: str | None, secret: str) -> User:
     if not token:
         raise AuthenticationError("no token")
-    try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
-    except jwt.InvalidTokenError as error:
-        raise AuthenticationError(str(error)) from error
-    subject = claims["sub"]
-    # PyJWT checks that `sub` is a string; the bound keeps user ids the size the API accepts.
-    if not 1 <= len(subject) <= 255:
-        raise AuthenticationError("sub must be 1 to 255 characters")
-    return User(id=subject)
+    return verify(token, secret)

@@ -11,8 +11,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat.history_writer import HistoryWriter
-from chat.serving import log_config
 from fastapi_testkit import LiveServer, eventually, live_server
+from service_runtime.serving import log_config
 
 from .helpers import bearer, logged_lines, receive, room_sizes, served_stack, token
 

@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
 from chat.__main__ import main
-from chat.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
+from chat.serving import ServingSettings
 from fastapi_testkit import eventually, live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
+from service_runtime.serving import GuardedHttpToolsProtocol, guarded
 
 from .helpers import SECRET, receive, token
 

@@ -6,13 +6,14 @@ from typing import Any, TypedDict
 
 from fastapi import FastAPI
 
-from events import errors
+from events.errors import REDIS_LOST
 from events.hub import TopicHub
 from events.redis_client import open_redis
 from events.routes import router
 from events.settings import Settings
 from events.storage import TopicStreams
 from events.subscribers import Subscribers
+from service_runtime import errors
 
 # Seconds a pooled connection may sit idle before redis-py PINGs it on its next use: one the
 # server (or a proxy, or a NAT) dropped in between fails the PING and is replaced, instead of
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Events", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     app.include_router(router)
 
-    errors.install(app)
+    errors.install(app, {**errors.REFUSALS, **REDIS_LOST})
 
     @app.get("/health")
     async def health() -> dict[str, str]:

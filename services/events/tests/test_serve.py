@@ -12,11 +12,12 @@ import pytest
 from fastapi import FastAPI
 
 from events.__main__ import main
-from events.serving import GRACEFUL_SHUTDOWN_SECONDS, GuardedHttpToolsProtocol, ServingSettings, guarded
+from events.serving import ServingSettings
 from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 from fastapi_testkit.sse import sse_stream
+from service_runtime.serving import GRACEFUL_SHUTDOWN_SECONDS, GuardedHttpToolsProtocol, guarded
 
 pytestmark = [pytest.mark.slow, pytest.mark.sse]
 

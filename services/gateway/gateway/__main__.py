@@ -1,17 +1,11 @@
 """`python -m gateway`: serve the app as it is deployed (serving.py says how)."""
 
-import argparse
-import os
-
 from gateway import serving
+from service_runtime.serving import command_line
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="gateway", description="Run the gateway service.")
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    args = parser.parse_args(argv)
-    serving.run(args.host, args.port)
+    serving.run(*command_line(serving.SERVICE, argv))
 
 
 if __name__ == "__main__":

@@ -11,17 +11,18 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway import errors
 from gateway.dependencies import HttpClient, RedisDep, Sessionmaker, SettingsDep
 from gateway.health import check_all
+from gateway.models import Base
 from gateway.ratelimit import RateLimiter
 from gateway.redis_client import open_redis
 from gateway.routes import router
 from gateway.settings import Settings
-from gateway.storage import create_engine, create_sessionmaker, create_tables
 from gateway.streams import StreamSlots
 from gateway.telemetry import Metrics, RequestLog
 from gateway.upstream import create_http_client, create_stream_client
+from service_runtime import errors
+from service_runtime.sql import DATABASE_LOST, open_database
 
 
 class State(TypedDict):
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, *, transport: httpx.AsyncBaseTr
             yield await open_state(settings, transport, stack)
 
     app = FastAPI(title="Gateway", lifespan=lifespan)
-    errors.install(app)
+    errors.install(app, DATABASE_LOST)
     # /health before the router: the proxy's catch-all routes must not see it first.
     app.get("/health")(health)
     app.include_router(router)
@@ -69,14 +70,11 @@ async def open_state(settings: Settings, transport: httpx.AsyncBaseTransport | N
     """
     http_client = await stack.enter_async_context(create_http_client(settings, transport))
     stream_client = await stack.enter_async_context(create_stream_client(settings, transport))
-    engine = create_engine(settings.database_url)
-    stack.push_async_callback(engine.dispose)
+    sessionmaker = await stack.enter_async_context(open_database(settings.database_url, Base.metadata))
     redis = await open_redis(
         settings.redis_url, max_connections=settings.redis_max_connections, pool_timeout=settings.redis_pool_timeout
     )
     await stack.enter_async_context(aclosing(redis))
-    await create_tables(engine)
-    sessionmaker = create_sessionmaker(engine)
     metrics = Metrics()
     request_log = RequestLog(
         sessionmaker, metrics, queue_size=settings.log_queue_size, batch_size=settings.log_batch_size

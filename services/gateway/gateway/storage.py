@@ -1,59 +1,13 @@
-"""The SQL engine, the request log's writes, and the statistics read from it."""
+"""The statistics read from the request log's table (its engine and tables: service_runtime.sql.open_database)."""
 
 import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, event, func, make_url, select, text
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import Base, ProxiedRequest
-
-# Seconds a writer waits for SQLite's lock before it fails with "database is locked".
-SQLITE_BUSY_TIMEOUT = 30
-
-
-def create_engine(database_url: str) -> AsyncEngine:
-    """One engine (and so one connection pool) for the app's whole life.
-
-    On PostgreSQL, `pool_pre_ping` replaces connections the server closed while the app was
-    idle. SQLite has no server to drop them, and the ping would cost a round trip per request.
-    SQLite's default journal waits for a full fsync on every commit, one writer at a time, so
-    under load writers queued past its 5 s busy timeout ("database is locked", a 500). It runs
-    in WAL mode with `synchronous=NORMAL` (a crash may lose the last commits, never corrupt the
-    file), and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for its turn (bench/README.md).
-    """
-    if make_url(database_url).get_backend_name() != "sqlite":
-        return create_async_engine(database_url, pool_pre_ping=True)
-    engine = create_async_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
-    event.listen(engine.sync_engine, "connect", _tune_sqlite)
-    return engine
-
-
-def _tune_sqlite(connection: DBAPIConnection, _: object) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
-# PostgreSQL advisory lock key for creating the schema: processes starting together (instances,
-# queue workers) raced on CREATE TABLE ("relation already exists"); one at a time, the later ones
-# find the tables made. SQLite's file lock already serialises them.
-SCHEMA_LOCK = 7_164_083
-
-
-async def create_tables(engine: AsyncEngine) -> None:
-    """Create missing tables. A real deployment would run migrations (Alembic) instead."""
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        await connection.run_sync(Base.metadata.create_all)
+from gateway.models import ProxiedRequest
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:

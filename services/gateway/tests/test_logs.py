@@ -12,7 +12,7 @@ import websockets
 from fastapi import FastAPI
 
 from fastapi_testkit import live_server
-from gateway.serving import log_config
+from service_runtime.serving import log_config
 
 from .helpers import logged_lines
 

@@ -17,7 +17,8 @@ from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import free_port, served_module, uvicorn_arguments
 from gateway.__main__ import main
-from gateway.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
+from gateway.serving import ServingSettings
+from service_runtime.serving import GuardedHttpToolsProtocol, guarded
 
 pytestmark = pytest.mark.slow
 

@@ -85,7 +85,7 @@ def test_percentile_is_nearest_rank(fraction: float, expected: float) -> None:
 
 @pytest.mark.embedded_only(reason="the pragmas and the busy timeout are SQLite's; PostgreSQL has its own")
 async def test_on_sqlite_the_log_commits_cheaply_and_writers_queue(client: LifespanClient) -> None:
-    """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): a commit per
+    """WAL, synchronous=NORMAL and a 30 s busy timeout (service_runtime.sql.create_engine): a commit per
     proxied request costs no full fsync, and concurrent writers wait their turn."""
     await client.state["request_log"].flush()
     async with client.state["sessionmaker"]() as session:

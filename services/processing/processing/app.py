@@ -9,12 +9,13 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker
 
-from processing import errors
+from processing.models import Base
 from processing.recovery import recover_forever
 from processing.routes import router, stats_router
 from processing.runners import background_runner, queue_runner, stop
 from processing.settings import Settings
-from processing.storage import create_engine, create_sessionmaker, create_tables
+from service_runtime import errors
+from service_runtime.sql import DATABASE_LOST, open_database
 
 
 class State(TypedDict):
@@ -34,10 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Created here, not at import time: each app (and each test's app) gets its own pool,
         # bound to the event loop that serves it. The stack undoes each step in reverse.
         async with AsyncExitStack() as stack:
-            engine = create_engine(settings.database_url)
-            stack.push_async_callback(engine.dispose)
-            await create_tables(engine)
-            sessionmaker = create_sessionmaker(engine)
+            sessionmaker = await stack.enter_async_context(open_database(settings.database_url, Base.metadata))
             runner = queue_runner if settings.mode == "queue" else background_runner
             broker, resubmit = await stack.enter_async_context(runner(settings, sessionmaker))
             recovery = recover_forever(sessionmaker, settings.lease, settings.recovery_interval, resubmit)
@@ -45,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield {"settings": settings, "sessionmaker": sessionmaker, "broker": broker}
 
     app = FastAPI(title="Processing", lifespan=lifespan, max_body_size=settings.max_body_bytes)
-    errors.install(app)
+    errors.install(app, {**errors.REFUSALS, **DATABASE_LOST})
     app.include_router(router)
     app.include_router(stats_router)
 

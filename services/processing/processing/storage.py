@@ -1,4 +1,4 @@
-"""The SQL engine and the statements that move an article through its states.
+"""The statements that move an article through its states; the engine is the runtime's (service_runtime.sql).
 
 Every state change is one UPDATE whose WHERE clause says which state it may start from, so it
 holds under concurrency on SQLite and PostgreSQL alike, with no read-then-write race.
@@ -7,57 +7,16 @@ holds under concurrency on SQLite and PostgreSQL alike, with no read-then-write 
 import enum
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, func, make_url, select, text, update
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from processing.models import Article, Base, Status
-
-# Seconds a writer waits for SQLite's lock before it fails with "database is locked".
-SQLITE_BUSY_TIMEOUT = 30
-
-
-def create_engine(database_url: str) -> AsyncEngine:
-    """One engine (and so one connection pool) for the app's whole life.
-
-    On PostgreSQL, `pool_pre_ping` replaces connections the server closed while the app was
-    idle. SQLite has no server to drop them, and the ping would cost a round trip per request.
-    SQLite's default journal waits for a full fsync on every commit, one writer at a time, so
-    under load writers queued past its 5 s busy timeout ("database is locked", a 500). It runs
-    in WAL mode with `synchronous=NORMAL` (a crash may lose the last commits, never corrupt the
-    file), and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for its turn (bench/README.md).
-    """
-    if make_url(database_url).get_backend_name() != "sqlite":
-        return create_async_engine(database_url, pool_pre_ping=True)
-    engine = create_async_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
-    event.listen(engine.sync_engine, "connect", _tune_sqlite)
-    return engine
-
-
-def _tune_sqlite(connection: DBAPIConnection, _: object) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # expire_on_commit=False: a committed object can still be read to build the response.
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
-# PostgreSQL advisory lock key for creating the schema: processes starting together (instances,
-# queue workers) raced on CREATE TABLE ("relation already exists"); one at a time, the later ones
-# find the tables made. SQLite's file lock already serialises them.
-SCHEMA_LOCK = 7_164_083
+from service_runtime import sql
 
 
 async def create_tables(engine: AsyncEngine) -> None:
-    """Create missing tables. A real deployment would run migrations (Alembic) instead."""
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        await connection.run_sync(Base.metadata.create_all)
+    """Create the missing tables (service_runtime.sql says how)."""
+    await sql.create_tables(engine, Base.metadata)
 
 
 class Claim(enum.Enum):

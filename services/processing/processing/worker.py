@@ -21,7 +21,8 @@ from taskiq.api import run_receiver_task
 
 from processing.queue import WORKER_CONCURRENCY, make_broker
 from processing.settings import Settings
-from processing.storage import create_engine, create_sessionmaker, create_tables
+from processing.storage import create_tables
+from service_runtime.sql import create_engine, create_sessionmaker
 
 logger = logging.getLogger("processing.worker")
 

@@ -84,8 +84,8 @@ async def test_two_triggers_of_one_article_over_sockets_get_one_202_and_one_409(
 
 @pytest.mark.embedded_only(reason="the pragmas and the busy timeout are SQLite's; PostgreSQL locks rows")
 async def test_sqlite_lets_writers_queue_instead_of_failing(client: LifespanClient) -> None:
-    """WAL, synchronous=NORMAL and a 30 s busy timeout (storage.create_engine): under many
-    triggers and tasks at once, writers wait their turn; without them a writer queued past
+    """WAL, synchronous=NORMAL and a 30 s busy timeout (service_runtime.sql.create_engine): under
+    many triggers and tasks at once, writers wait their turn; without them a writer queued past
     SQLite's default 5 s busy timeout gets "database is locked" (a 500)."""
     async with client.state["sessionmaker"]() as session:
         pragmas = [await session.scalar(text(f"PRAGMA {p}")) for p in ("journal_mode", "synchronous", "busy_timeout")]

@@ -14,7 +14,8 @@ from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import served_module, uvicorn_arguments
 from processing.__main__ import main
-from processing.serving import GuardedHttpToolsProtocol, ServingSettings, guarded
+from processing.serving import ServingSettings
+from service_runtime.serving import GuardedHttpToolsProtocol, guarded
 
 from .helpers import create_article, wait_for_status
 

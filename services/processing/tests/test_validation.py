@@ -7,8 +7,8 @@ import pytest
 
 from fastapi_testkit import LifespanClient, lifespan_client
 from processing.app import create_app
-from processing.schemas import NOT_BLANK_PATTERN
 from processing.settings import Settings
+from service_runtime.text import NOT_BLANK_PATTERN
 
 from .helpers import PostArticle
 

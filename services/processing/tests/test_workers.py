@@ -24,8 +24,9 @@ from fastapi_testkit.faults import kill_redis_clients
 from fastapi_testkit.process import served_module
 from processing.app import create_app
 from processing.settings import Settings
-from processing.storage import create_engine, create_tables
+from processing.storage import create_tables
 from processing.worker import WORKER_CLIENT_NAME
+from service_runtime.sql import create_engine
 
 from .helpers import create_article, summary_calls, wait_for_status
 

@@ -1,13 +1,15 @@
-"""Error answers that can always be sent: a refusal is a 422, a database connection lost a 503, never a 500.
+"""Error answers that can always be sent: whatever a client posts, a refusal is a 422, never a 500.
 
 FastAPI's own 422 handler echoes each error's `input` (and `loc`, which may hold a client's key).
 Python's JSON parser accepts `NaN`, `Infinity` and `1e400` (read as inf), and the escape
 `"\\ud800"` (a lone surrogate). pydantic refuses them for the field, but the reply that says so
-could not be written (`allow_nan=False`; UTF-8): a 500 instead of the 422. This module keeps
-FastAPI's shape and replaces only what JSON cannot carry.
+could not be written (`allow_nan=False`; UTF-8): a 500 instead of the 422. `REFUSALS` keeps
+FastAPI's shape and replaces only what JSON cannot carry; `install` puts on an app the handlers
+its service asks for (these, `sql.DATABASE_LOST`, its own).
 """
 
 import math
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -15,10 +17,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # Starlette's, not FastAPI's subclass: FastAPI raises Starlette's for a body it cannot parse.
 from starlette.exceptions import HTTPException
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 def json_safe(value: Any) -> Any:
@@ -58,24 +61,14 @@ async def undecodable_body(request: Request, error: Exception) -> Response:
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-async def database_unavailable(request: Request, error: Exception) -> Response:
-    """The database ended the connection under a request in flight (a restart, a failover, an
-    operator's `pg_terminate_backend`): a 503 to try again, not a 500 with a traceback.
-
-    The pool replaces such connections before the next request (`pool_pre_ping`), so the retry
-    succeeds (tests/test_faults.py). Any other database error is a bug, and stays a 500.
-    """
-    assert isinstance(error, DBAPIError)
-    if not (error.connection_invalidated or isinstance(error, InterfaceError | OperationalError)):
-        raise error
-    return JSONResponse(
-        {"detail": "The database is unavailable; try again"},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "1"},
-    )
+# Refusals of what a client sent, always answerable: a 422 for the invalid and the undecodable.
+REFUSALS: Mapping[type[Exception], Handler] = {
+    RequestValidationError: invalid_request,
+    HTTPException: undecodable_body,
+}
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(HTTPException, undecodable_body)
-    app.add_exception_handler(DBAPIError, database_unavailable)
+def install(app: FastAPI, handlers: Mapping[type[Exception], Handler]) -> None:
+    """Answer each exception type in `handlers` with its handler, on this app."""
+    for error, handler in handlers.items():
+        app.add_exception_handler(error, handler)

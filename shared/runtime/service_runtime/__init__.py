@@ -1,0 +1,1 @@
+"""What every service runs, written once: serving, error answers, SQL set-up, token checks."""
