@@ -255,7 +255,7 @@ class CountingSessionmaker:
 
 
 async def test_a_hit_opens_no_session(app: FastAPI, client: LifespanClient, post_article: PostArticle) -> None:
-    """Issue 14: a hit costs the Redis round trip only; only a miss opens a session."""
+    """A hit costs the Redis round trip only; only a miss opens a session."""
     sessions = CountingSessionmaker(client.state["sessionmaker"])
     url = f"/api/articles/{(await post_article())['id']}"
 
