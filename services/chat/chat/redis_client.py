@@ -25,10 +25,12 @@ async def open_redis(url: str, *, max_connections: int = 50, pool_timeout: float
     command ("Too many connections"), and a room of 120 members speaking at once closed 20 of
     them with 1011 on a real Redis (tests/test_limits.py).
     """
-    pool = {"max_connections": max_connections, "pool_timeout": pool_timeout}
+    server_url: str | None = url
     parts = urlsplit(url)
     if parts.scheme == "fakeredis":
-        server = runtime_redis.fake_server(parts.netloc)
-        db = int(parts.path.strip("/") or 0)
-        return await runtime_redis.open_redis(None, name="chat", fake=server, db=db, **pool, **options)
-    return await runtime_redis.open_redis(url, name="chat", **pool, **options)
+        # A named server, shared; the path is the database, as in a redis:// URL.
+        options |= {"fake": runtime_redis.fake_server(parts.netloc), "db": int(parts.path.strip("/") or 0)}
+        server_url = None
+    return await runtime_redis.open_redis(
+        server_url, name="chat", max_connections=max_connections, pool_timeout=pool_timeout, **options
+    )
