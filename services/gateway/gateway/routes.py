@@ -43,6 +43,14 @@ async def demo_page() -> HTMLResponse:
     return HTMLResponse(DEMO_PAGE)
 
 
+@router.get("/favicon.ico", include_in_schema=False, status_code=status.HTTP_204_NO_CONTENT)
+async def favicon() -> Response:
+    """No icon, said at once: a browser asks on every page load, and the proxy's route took the
+    name for a service (a redirect to `/favicon.ico/`, then a 404 naming no service). A 204, not a
+    404: a browser shows it as no icon without an error in its console; cached for a day."""
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"Cache-Control": "max-age=86400"})
+
+
 async def _fetch_part(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
     """One part of the dashboard: the upstream's JSON, or why it is missing."""
     try:

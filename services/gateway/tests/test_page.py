@@ -26,3 +26,11 @@ async def test_the_page_calls_only_routes_of_the_proxied_services(client: Lifesp
 
 async def test_the_page_is_not_in_the_api_document(client: LifespanClient) -> None:
     assert "/" not in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_the_favicon_is_answered_at_once_with_no_content(client: LifespanClient) -> None:
+    """A browser asks on every page load; it was a redirect to `/favicon.ico/`, then a 404 "unknown service"."""
+    response = await client.get("/favicon.ico")
+
+    assert (response.status_code, response.content, response.headers.get("location")) == (204, b"", None)
+    assert response.headers["cache-control"] == "max-age=86400"

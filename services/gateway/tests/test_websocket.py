@@ -6,6 +6,7 @@ behind httpx-ws's transport; over real sockets both run under uvicorn and the cl
 """
 
 import asyncio
+import logging
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from fastapi_testkit.websocket import WebSocketConnector
 from gateway.app import create_app
 from gateway.settings import Settings
 
-from .helpers import failing, fake_upstream
+from .helpers import failing, fake_upstream, logged_records
 
 pytestmark = [pytest.mark.websocket, pytest.mark.proxy]
 
@@ -124,6 +125,36 @@ async def test_over_real_sockets_frames_pass_and_a_refusal_is_403(settings: Sett
                 async with websockets.connect(f"{base}/chat/ws/refuse"):
                     pass  # pragma: no cover
             assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("leaves", ["closes", "drops the connection"])
+async def test_a_client_that_sends_and_leaves_at_once_is_no_error_over_real_sockets(
+    settings: Settings, leaves: str
+) -> None:
+    """A message, then gone, while the upstream talks: the gateway's send to the client fails
+    (Starlette's WebSocketDisconnect, inside httpx-ws's task group), which was an "Exception in
+    ASGI application" with a traceback each time. A client that leaves is a normal exit: nothing
+    from WARNING up, on either server."""
+    tries = 20
+    async with live_server(fake_upstream("chat"), ws="websockets-sansio") as chat:
+        gateway_app = create_app(settings.model_copy(update={"chat_url": chat.url}))
+        async with live_server(gateway_app, ws="websockets-sansio") as gateway:
+            slots = gateway.state["stream_slots"]
+            with logged_records("uvicorn", "gateway", "httpx", "httpx_ws", "asyncio") as records:
+                for _ in range(tries):
+                    socket = await websockets.connect(f"{gateway.ws_url}/chat/ws/chatty")
+                    await socket.send("hello")
+                    if leaves == "closes":
+                        await socket.close()
+                    else:
+                        socket.transport.abort()
+
+                    async def its_session_ended() -> bool:
+                        return not slots.open
+
+                    await eventually(its_session_ended, message=f"stream slots still open: {slots.open}")
+
+    assert [f"{r.name}: {r.getMessage()} {r.exc_info!r}" for r in records if r.levelno >= logging.WARNING] == []
 
 
 async def test_a_handshake_header_that_is_not_ascii_reaches_the_upstream_as_its_bytes(
