@@ -201,9 +201,6 @@ def test_hatch_inside_a_service_folder_hands_over_to_the_root(service: Path) -> 
         assert scripts[command] == ["in-repo", f"cd ../.. && hatch run {service.name}:{command} {{args}}"]
 
 
-# Shared runs of app code this rule lets through: Redis set-up moves into the runtime next,
-# and each service's redis_client.py goes with it.
-KNOWN_SHARED = {"redis_client.py"}
 SHARED_RUN = 6  # lines
 
 
@@ -248,12 +245,7 @@ def shared_runs(first: Path, second: Path) -> list[str]:
 def test_no_two_services_share_a_run_of_app_code() -> None:
     """Code that several services run lives once, in the runtime (shared/runtime), not copied:
     no two app packages share six code lines in a row, but for their `__main__.py`."""
-    modules = [
-        path
-        for s in SERVICES
-        for path in sorted((s / s.name).rglob("*.py"))
-        if path.name not in {"__main__.py", *KNOWN_SHARED}
-    ]
+    modules = [path for s in SERVICES for path in sorted((s / s.name).rglob("*.py")) if path.name != "__main__.py"]
     service = {path: path.relative_to(ROOT).parts[1] for path in modules}
     shared = [
         run

@@ -1,7 +1,7 @@
 """The app factory and its lifespan."""
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import TypedDict
 
 from fastapi import FastAPI
@@ -31,15 +31,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         # Created here, not at import time: each app (and each test's app) gets its own pool,
-        # bound to the event loop that serves it. The stack closes each in reverse.
-        async with AsyncExitStack() as stack:
-            sessionmaker = await stack.enter_async_context(open_database(settings.database_url, Base.metadata))
-            redis = await open_redis(
-                settings.redis_url,
-                max_connections=settings.redis_max_connections,
-                pool_timeout=settings.redis_pool_timeout,
-            )
-            await stack.enter_async_context(aclosing(redis))
+        # bound to the event loop that serves it. Each is opened once the one before it is, and
+        # they close in reverse: a Redis that fails the startup closes the database first.
+        async with (
+            open_database(settings.database_url, Base.metadata) as sessionmaker,
+            aclosing(
+                await open_redis(
+                    settings.redis_url,
+                    max_connections=settings.redis_max_connections,
+                    pool_timeout=settings.redis_pool_timeout,
+                )
+            ) as redis,
+        ):
             yield {
                 "settings": settings,
                 "sessionmaker": sessionmaker,

@@ -8,6 +8,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service_runtime.errors import Handler
+from service_runtime.redis import PoolExhaustedError
 
 
 async def redis_unavailable(request: Request, error: Exception) -> Response:
@@ -20,4 +21,6 @@ async def redis_unavailable(request: Request, error: Exception) -> Response:
 REDIS_LOST: Mapping[type[Exception], Handler] = {
     RedisConnectionError: redis_unavailable,
     RedisTimeoutError: redis_unavailable,
+    # Every pooled connection busy (redis_client.py): as unavailable to this request as a lost server.
+    PoolExhaustedError: redis_unavailable,
 }

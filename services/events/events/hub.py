@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from events.storage import StoredEvent, TopicStreams, order
+from service_runtime.redis import PoolExhaustedError
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class TopicHub:
             return after
         try:
             newest = await self.last_id(topic)
-        except (RedisConnectionError, RedisTimeoutError):
+        except (RedisConnectionError, RedisTimeoutError, PoolExhaustedError):
             return after
         if order(after) <= order(newest):
             return after
@@ -245,7 +246,7 @@ class TopicHub:
             while not reader.stopped:
                 for event in await self.streams.read(topic, reader.cursor, block=self._block):
                     self._fan_out(topic, reader, event)
-        except (RedisConnectionError, RedisTimeoutError) as error:
+        except (RedisConnectionError, RedisTimeoutError, PoolExhaustedError) as error:
             # End the topic's streams cleanly rather than with a broken response; an EventSource
             # reconnects by itself, with Last-Event-ID, and the next stream starts a new reader.
             logger.warning("ending the streams of %r: Redis is unavailable (%s)", topic, error)

@@ -1,87 +1,49 @@
-"""The Redis client: a server when a URL is set, an in-process fakeredis otherwise."""
+"""The event store's Redis client: the runtime's (`service_runtime.redis`), named `events`, and
+how it is configured (`redis_options`)."""
 
-import contextlib
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import EqualJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+
+from events.settings import Settings
+from service_runtime import redis as runtime_redis
+from service_runtime.redis import PoolExhaustedError, RedisUnavailableError
+
+__all__ = ["HEALTH_CHECK_INTERVAL", "PoolExhaustedError", "RedisUnavailableError", "open_redis", "redis_options"]
+
+# Seconds a pooled connection may sit idle before redis-py PINGs it on its next use: one the
+# server (or a proxy, or a NAT) dropped in between fails the PING and is replaced, instead of
+# failing the request that took it.
+HEALTH_CHECK_INTERVAL = 30
 
 
-class RedisUnavailableError(RuntimeError):
-    """The configured Redis did not answer when the service started."""
+def redis_options(settings: Settings) -> dict[str, Any]:
+    """How the Redis client is configured: what `open_redis` is given, besides the URL.
 
-
-async def open_redis(url: str | None, **options: Any) -> Redis:
-    """A client whose server has answered a PING: one that does not fails the startup, named.
-
-    Failing here, not at the first request, is what a deployment wants: the process does not
-    report itself started (and healthy) while every request that needs Redis would fail.
-    `None` gives a fakeredis with a server of its own: fakeredis shares one server between
-    clients with the same host and port, which would leak keys between app instances (and tests).
+    Decoded replies: ids, names and JSON are text. `max_connections` bounds the pool, and with
+    it the streams that can wait at once (settings.py). The socket timeout must outlast the
+    longest XREAD BLOCK (the keep-alive interval), or an idle stream times out and ends.
     """
-    if url is None:
-        from fakeredis import FakeAsyncRedis, FakeServer
-
-        return FakeAsyncRedis(server=FakeServer(), connection_class=_releasing_fake_connection(), **options)
-    # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
-    redis = Redis.from_url(url, client_name="events", retry=reconnecting(), **options)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as error:
-        await redis.aclose()
-        raise RedisUnavailableError(f"Redis at {_redacted(url)} did not answer: {error}") from error
-    return redis
+    options: dict[str, Any] = {"decode_responses": True, "max_connections": settings.redis_max_connections}
+    if settings.redis_url is None:
+        # fakeredis has no socket to time out, and its replies fail redis-py's PING health
+        # check ("Bad response from PING health check"): the network options are a server's.
+        return options
+    return options | {
+        "socket_timeout": settings.keepalive_interval + settings.redis_timeout_margin,
+        "socket_connect_timeout": settings.redis_timeout_margin,
+        "health_check_interval": HEALTH_CHECK_INTERVAL,
+    }
 
 
-def reconnecting() -> Retry:
-    """Up to three retries of a command whose connection broke, each on a new connection.
+async def open_redis(url: str | None, *, max_connections: int, **options: Any) -> Redis:
+    """The event store's client; a configured server that does not answer fails the startup, named.
 
-    redis-py 8 gives a client made with `from_url` no retries: a connection the server closed
-    while it sat in the pool (a restart, a failover, an idle timeout, `CLIENT KILL`) failed the
-    next command, a 500 (tests/test_faults.py). Connection errors only: after a timeout the
-    server may have run the command, and running it again could count it twice.
+    The pool does not wait: past `max_connections` a command fails at once with
+    PoolExhaustedError, which a request answers 503 and a stream ends on (errors.py), as when
+    Redis is down. A waiting stream holds its connection for a whole XREAD BLOCK, so a wait
+    for one would mostly run out anyway.
     """
-    return Retry(EqualJitterBackoff(cap=0.5, base=0.01), retries=3, supported_errors=(RedisConnectionError,))
-
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-
-
-def _releasing_fake_connection() -> type[Any]:
-    """fakeredis' async connection, made to let go of its fake socket when redis-py drops it.
-
-    fakeredis (2.41) registers every socket in `FakeServer.sockets` and, on an async
-    disconnect, forgets it without removing it. A stream whose client left is cancelled in its
-    XREAD and redis-py disconnects that connection, so each one left a socket (its CLIENT LIST
-    entry, its queues) behind for good, and its server-side wait ran on until BLOCK ran out:
-    about 3 MB per 300 streams (issue 11). Only the embedded fake needs this.
-    """
-    from fakeredis.aioredis import FakeAsyncRedisConnection
-
-    class ReleasingFakeConnection(FakeAsyncRedisConnection):
-        # fakeredis' own signature: it forwards whatever redis-py passes, and the keyword
-        # arguments differ between redis-py 5 and 8 (pyproject allows both).
-        async def disconnect(self, nowait: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
-            sock = getattr(self, "_sock", None)
-            await super().disconnect(nowait=nowait, **kwargs)
-            server = getattr(sock, "_server", None)
-            if sock is None or server is None:
-                return
-            with server.lock:
-                if sock._blocked:
-                    # As CLIENT UNBLOCK does: end the orphaned wait now. Closing the socket
-                    # instead would break the server task still running it.
-                    sock._unblock_reason = b"timeout"
-                    sock._db.wake_all()
-                with contextlib.suppress(ValueError):  # already gone (CLIENT KILL)
-                    server.sockets.remove(sock)
-
-    return ReleasingFakeConnection
+    return await runtime_redis.open_redis(
+        url, name="events", max_connections=max_connections, pool_timeout=0, **options
+    )

@@ -14,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from events.dependencies import SettingsDep, StreamsDep, SubscribersDep, SubscriptionDep, TopicPath
 from events.schemas import EventIn, Published, TopicInfo, to_json
 from events.storage import BEGINNING
+from service_runtime.redis import PoolExhaustedError
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ async def stream_topic(subscriber: SubscriptionDep, settings: SettingsDep) -> As
                 else:
                     # raw_data: the stored text already is the JSON to send.
                     yield ServerSentEvent(id=event.id, event=event.name, raw_data=event.data)
-    except (RedisConnectionError, RedisTimeoutError) as error:
+    except (RedisConnectionError, RedisTimeoutError, PoolExhaustedError) as error:
         # A resuming stream's replay read failed: end cleanly, as the reader does (hub.py).
         logger.warning("ending a stream of %r: Redis is unavailable (%s)", subscriber.topic, error)
 

@@ -13,9 +13,9 @@ from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 import httpx
 import pytest
 
-from events.app import create_app, redis_options
+from events.app import create_app
 from events.hub import Subscriber, TopicHub
-from events.redis_client import open_redis
+from events.redis_client import open_redis, redis_options
 from events.settings import Settings
 from events.storage import StoredEvent, TopicStreams
 from fastapi_testkit import eventually, live_server

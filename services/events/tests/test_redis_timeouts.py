@@ -18,7 +18,8 @@ from unittest.mock import patch
 import httpx
 import pytest
 
-from events.app import create_app, redis_options
+from events.app import create_app
+from events.redis_client import redis_options
 from events.settings import Settings
 from fastapi_testkit import live_server
 

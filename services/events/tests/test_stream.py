@@ -22,10 +22,10 @@ from fakeredis import FakeAsyncRedis, FakeServer
 
 from events.app import create_app
 from events.settings import Settings
-from fastapi_testkit import LiveServer, live_server
+from fastapi_testkit import LiveServer, eventually, live_server
 from fastapi_testkit.sse import sse_stream
 
-from .helpers import order, publish, served_state, subscribers
+from .helpers import connections_in_use, order, publish, served_state, subscribers
 
 pytestmark = pytest.mark.sse
 
@@ -208,6 +208,24 @@ async def test_while_redis_is_down_publishing_is_a_503_and_a_resumed_stream_ends
         assert response.status_code == 503, response.text
         assert response.json() == {"detail": "The event store is unavailable; try again later"}
     assert events == []
+
+
+async def test_publishing_while_every_pooled_connection_is_busy_is_a_503(redis_url: str | None) -> None:
+    """A full pool (EVENTS_REDIS_MAX_CONNECTIONS) refuses the command at once: the request is
+    answered as while Redis is down, never a 500."""
+    app = create_app(Settings(redis_url=redis_url, redis_max_connections=1, keepalive_interval=30))
+    async with live_server(app) as server, httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        redis = served_state(server)["streams"].redis
+        async with sse_stream(http, STREAM.format("busy")):
+
+            async def reader_holds_the_only_connection() -> bool:
+                return connections_in_use(redis) == 1
+
+            await eventually(reader_holds_the_only_connection, timeout=5)
+            published = await http.post("/api/topics/busy/events", json={"event": "e", "data": 1})
+
+    assert published.status_code == 503, published.text
+    assert published.json() == {"detail": "The event store is unavailable; try again later"}
 
 
 @pytest.mark.slow

@@ -1,93 +1,20 @@
-"""The Redis client: a server when a URL is set, an in-process fakeredis otherwise."""
+"""The rate limit's Redis client: the runtime's (`service_runtime.redis`), named `gateway`.
 
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+A server when a URL is set, an in-process fakeredis otherwise, on a pool of `max_connections`
+where a command waits `pool_timeout` seconds for a free one, then fails with PoolExhaustedError:
+the rate limit answers that 503 (ratelimit.py), not the fail-open of a Redis outage.
+"""
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import EqualJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.asyncio import Redis
 
+from service_runtime import redis as runtime_redis
+from service_runtime.redis import PoolExhaustedError, RedisUnavailableError
 
-class RedisUnavailableError(RuntimeError):
-    """The configured Redis did not answer when the service started."""
-
-
-class PoolExhaustedError(RedisError):
-    """No pooled connection came free within the pool's wait: this service's own overload, not
-    a Redis outage. Not a ConnectionError, so no Retry retries it and no handler of broken
-    connections takes it for one."""
-
-
-class WaitingPool(BlockingConnectionPool):
-    """A bounded pool where a command waits up to `timeout` seconds for a free connection, then
-    fails with PoolExhaustedError.
-
-    redis-py's default pool refuses the command at once past `max_connections`
-    (MaxConnectionsError); its BlockingConnectionPool, at the end of the wait, raises
-    ConnectionError("No connection available."), the type of a broken connection, which the
-    rate limit's fail-open path let through: 300 concurrent requests, 279 answered 200.
-    """
-
-    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
-        try:
-            connection: AbstractConnection = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
-        except RedisConnectionError as error:
-            # The wait's own timeout is the cause; a connection that fails to connect has none.
-            if isinstance(error.__cause__, TimeoutError):
-                raise PoolExhaustedError(f"no Redis connection came free in {self.timeout} s") from error
-            raise
-        return connection
+__all__ = ["PoolExhaustedError", "RedisUnavailableError", "open_redis"]
 
 
 async def open_redis(url: str | None, *, max_connections: int, pool_timeout: float) -> Redis:
-    """A client whose server has answered a PING: one that does not fails the startup, named.
-
-    Failing here, not at the first request, is what a deployment wants: the process does not
-    report itself started (and healthy) while every request that needs Redis would fail.
-    `None` gives a fakeredis with a server of its own: fakeredis shares one server between
-    clients with the same host and port, which would leak keys between app instances (and tests).
-    Either way the pool is a WaitingPool of `max_connections`, waiting `pool_timeout` seconds.
-    """
-    if url is None:
-        from fakeredis import FakeServer
-        from fakeredis.aioredis import FakeAsyncRedisConnection
-
-        fake = WaitingPool(
-            connection_class=FakeAsyncRedisConnection,
-            server=FakeServer(),
-            max_connections=max_connections,
-            timeout=pool_timeout,
-        )
-        return Redis.from_pool(fake)  # the client owns the pool: aclose() closes it
-    # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
-    pool = WaitingPool.from_url(
-        url, max_connections=max_connections, timeout=pool_timeout, client_name="gateway", retry=reconnecting()
+    """The rate limit's client; a configured server that does not answer fails the startup, named."""
+    return await runtime_redis.open_redis(
+        url, name="gateway", max_connections=max_connections, pool_timeout=pool_timeout
     )
-    redis = Redis.from_pool(pool)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as error:
-        await redis.aclose()
-        raise RedisUnavailableError(f"Redis at {_redacted(url)} did not answer: {error}") from error
-    return redis
-
-
-def reconnecting() -> Retry:
-    """Up to three retries of a command whose connection broke, each on a new connection.
-
-    redis-py 8 gives a client made with `from_url` no retries: a connection the server closed
-    while it sat in the pool (a restart, a failover, an idle timeout, `CLIENT KILL`) failed the
-    next command, a 500 (tests/test_faults.py). Connection errors only: after a timeout the
-    server may have run the command, and running it again could count it twice.
-    """
-    return Retry(EqualJitterBackoff(cap=0.5, base=0.01), retries=3, supported_errors=(RedisConnectionError,))
-
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))

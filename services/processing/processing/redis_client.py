@@ -1,54 +1,15 @@
-"""The Redis client: a server when a URL is set, an in-process fakeredis otherwise."""
+"""The startup check of processing's Redis: the runtime's `open_redis`, named `processing`.
 
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+The broker keeps connections of its own (queue.py); this client only PINGs the server, so that
+a Redis that does not answer fails the startup naming the URL (redacted), as in every service.
+"""
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import EqualJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from service_runtime.redis import RedisUnavailableError, open_redis
 
-
-class RedisUnavailableError(RuntimeError):
-    """The configured Redis did not answer when the service started."""
+__all__ = ["RedisUnavailableError", "check_redis"]
 
 
-async def open_redis(url: str | None, **options: Any) -> Redis:
-    """A client whose server has answered a PING: one that does not fails the startup, named.
-
-    Failing here, not at the first request, is what a deployment wants: the process does not
-    report itself started (and healthy) while every request that needs Redis would fail.
-    `None` gives a fakeredis with a server of its own: fakeredis shares one server between
-    clients with the same host and port, which would leak keys between app instances (and tests).
-    """
-    if url is None:
-        from fakeredis import FakeAsyncRedis, FakeServer
-
-        return FakeAsyncRedis(server=FakeServer(), **options)
-    # Named (CLIENT SETNAME), so an operator, and the fault tests, can find this service's connections.
-    redis = Redis.from_url(url, client_name="processing", retry=reconnecting(), **options)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as error:
-        await redis.aclose()
-        raise RedisUnavailableError(f"Redis at {_redacted(url)} did not answer: {error}") from error
-    return redis
-
-
-def reconnecting() -> Retry:
-    """Up to three retries of a command whose connection broke, each on a new connection.
-
-    redis-py 8 gives a client made with `from_url` no retries: a connection the server closed
-    while it sat in the pool (a restart, a failover, an idle timeout, `CLIENT KILL`) failed the
-    next command, a 500 (tests/test_faults.py). Connection errors only: after a timeout the
-    server may have run the command, and running it again could count it twice.
-    """
-    return Retry(EqualJitterBackoff(cap=0.5, base=0.01), retries=3, supported_errors=(RedisConnectionError,))
-
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+async def check_redis(url: str) -> None:
+    """Returns once the server at `url` has answered a PING; raises RedisUnavailableError if not."""
+    redis = await open_redis(url, name="processing", max_connections=1, pool_timeout=0)
+    await redis.aclose()

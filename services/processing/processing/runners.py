@@ -16,7 +16,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 
 from processing.queue import enqueue, make_broker, retry_policy
 from processing.recovery import Resubmit
-from processing.redis_client import open_redis
+from processing.redis_client import check_redis
 from processing.settings import Settings
 from processing.tasks import process_article_async
 
@@ -62,8 +62,8 @@ async def queue_runner(
     """Queue mode: the broker's client; with the in-memory broker, its worker too."""
     if settings.redis_url is not None:
         # The broker's startup reaches Redis too, but fails with a bare ConnectionError that
-        # names no server; open_redis fails it naming the URL (redacted), as in every service.
-        await (await open_redis(settings.redis_url)).aclose()
+        # names no server; check_redis fails it naming the URL (redacted), as in every service.
+        await check_redis(settings.redis_url)
     broker = make_broker(settings)
     # What the job reads (queue.process_article); only used where jobs run in this process.
     broker.state.settings = settings
