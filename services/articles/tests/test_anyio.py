@@ -111,7 +111,9 @@ def run_project(pytester: pytest.Pytester, backend: Backend, mode: str, *args: s
     pytester.makepyfile(test_anyio_project=ANYIO_TESTS)
     # Not needed there, and the fuzzing plugins alone take seconds to import.
     plugins = ["-p", "no:cacheprovider", "-p", "no:cov", "-p", "no:hypothesispytest", "-p", "no:schemathesis"]
-    return pytester.runpytest(*plugins, "-p", "no:fastapi_testkit.fuzz", "--backend", backend.value, *args)
+    # In a process of its own: run inside this one on the real backend, the next test to use
+    # asyncpg after it crashed the interpreter (a segmentation fault; cause not traced).
+    return pytester.runpytest_subprocess(*plugins, "-p", "no:fastapi_testkit.fuzz", "--backend", backend.value, *args)
 
 
 def test_in_strict_mode_anyio_runs_the_tests_marked_for_it(pytester: pytest.Pytester, backend: Backend) -> None:
