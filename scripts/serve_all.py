@@ -121,23 +121,28 @@ def relay(name: str, stream: IO[bytes], ready: threading.Event) -> None:
         sys.stdout.flush()
 
 
-def start(name: str, port: int | None, env: dict[str, str], folder: Path) -> Service:
-    """`python -m <name> --port <port>`, or the processing worker when `port` is None."""
+def start(name: str, port: int | None, env: dict[str, str], folder: Path, log: IO[bytes] | None = None) -> Service:
+    """`python -m <name> --port <port>`, or the processing worker when `port` is None.
+
+    What it logs is relayed to this script's output, prefixed with its name; or, given `log` (a
+    test's file), written there as it is (a worker's readiness then goes unseen).
+    """
     folder.mkdir(parents=True, exist_ok=True)  # each SQLite file lands in its service's own folder
     command = ["-m", name, "--port", str(port)] if port is not None else ["-m", "processing.worker"]
     process = subprocess.Popen(
         [sys.executable, *command],
         cwd=folder,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if log is None else log,
         stderr=subprocess.STDOUT,
         # A session of its own: Ctrl-C reaches this script only, which then stops each service
         # in order, instead of every process racing to shut down at once.
         start_new_session=True,
     )
-    assert process.stdout is not None
     ready = threading.Event()
-    threading.Thread(target=relay, args=(name, process.stdout, ready), daemon=True, name=f"log-{name}").start()
+    if log is None:
+        assert process.stdout is not None
+        threading.Thread(target=relay, args=(name, process.stdout, ready), daemon=True, name=f"log-{name}").start()
     return Service(name, port, process, ready)
 
 

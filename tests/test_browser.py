@@ -1,7 +1,8 @@
 """The demo page at the gateway's `/`, in a real browser: headless Chromium driven by Playwright.
 
-The whole system runs as `hatch run serve` does (scripts/serve_all.py, embedded backends, a free
-block of ports), once for this module. The tests type and click as a person would. The browser is
+The whole system runs as `hatch run serve` does (scripts/serve_all.py's functions, embedded
+backends, a free block of ports), once for this module, each service its own process, so that a
+test can stop one and start it again. The tests type and click as a person would. The browser is
 the system's Chromium (Debian's `chromium`): Playwright's own browser download is not possible
 on the machines this runs on, so a missing Chromium fails, naming the command that installs it.
 """
@@ -10,19 +11,19 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from fastapi_testkit import create_token
-from scripts.serve_all import SERVICES
+from scripts.serve_all import SERVICES, Backends, Service, dead, environment, ports, start, stop_all
 
 pytestmark = pytest.mark.slow
 
@@ -66,35 +67,62 @@ def _is_free(port: int) -> bool:
     return True
 
 
+@dataclass
+class System:
+    """The services as `hatch run serve` runs them (serve_all.py's functions), each its own process."""
+
+    where: dict[str, int]
+    backends: Backends
+    data: Path
+    log: IO[bytes]
+    services: dict[str, Service] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.where['gateway']}"
+
+    def start(self, name: str) -> None:
+        env = environment(name, self.where, self.backends)
+        self.services[name] = start(name, self.where[name], env, self.data / name, self.log)
+
+    def stop(self, name: str) -> None:
+        stop_all([self.services[name]])
+
+    def wait_until_healthy(self, name: str) -> None:
+        deadline = time.monotonic() + STARTUP
+        while not _healthy(self.services[name].url):
+            if (gone := dead(list(self.services.values()))) is not None:
+                raise AssertionError(f"{gone.name} exited:\n{(self.data / 'serve.log').read_text()}")
+            assert time.monotonic() < deadline, f"not healthy in {STARTUP}s:\n{(self.data / 'serve.log').read_text()}"
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The system, served on embedded backends; the gateway's URL once every service answers."""
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """The system, served on embedded backends, once every service answers (the gateway's health says so)."""
     data = tmp_path_factory.mktemp("serve")
-    base = _free_base_port()
-    url = f"http://127.0.0.1:{base}"
-    script = ROOT / "scripts" / "serve_all.py"
-    command = [sys.executable, str(script), "--base-port", str(base), "--data-dir", str(data)]
     # Every page holds an event stream and maybe a chat socket, all from 127.0.0.1: room for the
     # pages of a test and those of the last one still closing (the default cap is 5 per client).
-    env = os.environ | {"GATEWAY_MAX_STREAMS_PER_CLIENT": "20"}
-    with (
-        (data / "serve.log").open("w") as log,
-        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env) as process,
-    ):
+    backends = Backends(
+        {
+            "gateway": {"GATEWAY_MAX_STREAMS_PER_CLIENT": "20"},
+            "processing": {"PROCESSING_MODE": os.environ.get("PROCESSING_MODE", "background")},
+        }
+    )
+    with (data / "serve.log").open("ab") as log:
+        served = System(ports(_free_base_port()), backends, data, log)
         try:
-            deadline = time.monotonic() + STARTUP
-            while not _healthy(url):
-                assert process.poll() is None, f"serve_all.py exited:\n{(data / 'serve.log').read_text()}"
-                assert time.monotonic() < deadline, f"not healthy in {STARTUP}s:\n{(data / 'serve.log').read_text()}"
-                time.sleep(0.2)
-            yield url
+            for name in SERVICES:
+                served.start(name)
+            served.wait_until_healthy("gateway")  # which answers 200 once every upstream does
+            yield served
         finally:
-            process.terminate()  # serve_all.py stops every service on SIGTERM as on Ctrl-C
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_all(list(served.services.values()))
+
+
+@pytest.fixture(scope="module")
+def gateway(system: System) -> str:
+    return system.url
 
 
 def _healthy(url: str) -> bool:
@@ -190,6 +218,36 @@ def test_a_published_event_appears_on_the_page(open_page: Callable[[], Page], ga
 
     expected = ['note: {"n":1}', f"note: {json.dumps({'text': 'from the other page'}, separators=(',', ':'))}"]
     expect(watcher.locator("#events li")).to_have_text(expected)
+
+
+def test_the_event_stream_resumes_after_events_was_down(
+    open_page: Callable[[], Page], system: System, gateway: str
+) -> None:
+    topic = f"topic-{uuid.uuid4().hex[:8]}"
+    page = open_page()
+    page.get_by_label("Topic").fill(topic)
+    page.get_by_role("button", name="Listen").click()
+    expect(page.locator("#events-status")).to_have_text(f"listening to {topic}")
+    publish = f"{gateway}/events/api/topics/{topic}/events"
+    assert httpx.post(publish, json={"event": "note", "data": {"n": 1}}).status_code == 201
+    expect(page.locator("#events li")).to_have_text(['note: {"n":1}'])
+    stream = f"/events/api/topics/{topic}/stream"
+
+    # Down until the page's stream has been answered 502, which ends an EventSource for good.
+    with page.expect_response(lambda response: stream in response.url and response.status == 502):
+        system.stop("events")
+    assert httpx.post(publish, json={"event": "note", "data": {"n": 2}}).status_code == 502
+    # The page's reconnects held back until an event is published after events is back: the
+    # page receives it only by resuming after the last id it saw.
+    page.route(f"**{stream}*", lambda route: route.abort())
+    system.start("events")
+    system.wait_until_healthy("events")
+    assert httpx.post(publish, json={"event": "note", "data": {"n": 3}}).status_code == 201
+    page.unroute(f"**{stream}*")
+
+    # The page's next reconnect comes after its back-off, which may have reached its cap (4 s).
+    expect(page.locator("#events-status")).to_have_text(f"listening to {topic}", timeout=WAIT_MS)
+    expect(page.locator("#events li")).to_have_text(['note: {"n":1}', 'note: {"n":3}'])
 
 
 def test_a_processed_text_shows_its_summary(open_page: Callable[[], Page], gateway: str, tmp_path: Path) -> None:

@@ -4,13 +4,19 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from scripts.soak import __main__ as soak_command
+from scripts.soak import resources
 from scripts.soak.__main__ import LOCAL, SAVED, results_dir
 from scripts.soak.__main__ import main as soak_main
+from scripts.soak.load import Tally
 from scripts.soak.verdict import Row, Tolerance, failures, rows, settled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,3 +118,56 @@ def test_the_table_goes_into_an_ignored_folder_unless_told_to_save(tmp_path: Pat
     assert where(save=True) == SAVED
     assert not ignored_by_git(SAVED / "soak-embedded.json")
     assert where(save=True, out_dir=tmp_path) == tmp_path
+
+
+BASELINE = {"events": {"fds": 14.0, "rss_mb": 60.0}}
+
+
+@contextmanager
+def system_started(arguments: list[str], env: dict[str, str]) -> Iterator[SimpleNamespace]:
+    """`serving` replaced: a system that is never started, at an address nothing is asked."""
+    yield SimpleNamespace(base_url="http://127.0.0.1:1", pids={})
+
+
+@pytest.mark.parametrize("started", [False, True], ids=["--base-url", "system started"])
+@pytest.mark.parametrize(
+    ("final", "statuses", "code", "failure"),
+    [
+        (BASELINE, {}, 0, None),
+        ({"events": {"fds": 40.0, "rss_mb": 60.0}}, {}, 1, "events fds 40 > 20 (baseline 14)"),
+        (BASELINE, {("articles", 502): 3}, 1, "3 responses with a 5xx status"),
+    ],
+    ids=["clean", "leak", "5xx"],
+)
+def test_the_command_exits_non_zero_when_the_soak_found_a_leak_or_a_5xx(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    started: bool,
+    final: dict[str, dict[str, float]],
+    statuses: dict[tuple[str, int], int],
+    code: int,
+    failure: str | None,
+) -> None:
+    """The verdict and the exit code from recorded figures, nothing run: the load's tally (a
+    5xx), and the footprint sampled before and after it (a leak that never settled)."""
+    samples = iter([BASELINE, final])
+
+    async def recorded_load(*_: object) -> tuple[Tally, dict[str, dict[str, float]]]:
+        tally = Tally()
+        tally.statuses.update(statuses)
+        return tally, final
+
+    monkeypatch.setattr(soak_command, "run_load", recorded_load)
+    monkeypatch.setattr(resources, "sample", lambda where: next(samples, final))
+    monkeypatch.setattr(soak_command, "serving", system_started)
+    monkeypatch.setattr(soak_command, "QUIET", 0)
+    monkeypatch.setattr(soak_command, "SETTLE_TIMEOUT", 0)
+    where = [] if started else ["--base-url", "http://127.0.0.1:1"]
+
+    exit_code = soak_main([*where, "--minutes", "0.01", "--out-dir", str(tmp_path)])
+
+    report = json.loads((tmp_path / "soak-embedded.json").read_text())
+    assert (exit_code, report["verdict"]) == (code, "passed" if code == 0 else "failed")
+    assert report["failures"] == ([] if failure is None else [failure])
+    assert capsys.readouterr().out.rstrip().endswith(f"soak {report['verdict']}")

@@ -3,6 +3,7 @@
 Registered through the `pytest11` entry point, so installing the package enables it.
 """
 
+import argparse
 import asyncio
 import importlib.util
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -77,7 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             action="store_true",
             help=f"also run the tests marked `{SLOW}` (without it they are deselected)",
         )
-    except ValueError as error:  # pytest refuses a second option of the same name or destination
+    # pytest refuses a second option of the same name or destination: argparse's ArgumentError
+    # (pytest 9.0) or pytest's own ValueError (later releases).
+    except (ValueError, argparse.ArgumentError) as error:
         raise pytest.UsageError(
             f"fastapi-testkit registers {SLOW_OPTION} (run the tests marked `{SLOW}`), and another plugin "
             f"registered it first ({error}); pytest-skip-slow does the same job: uninstall one of them"

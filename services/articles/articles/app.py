@@ -1,19 +1,19 @@
 """The app factory and its lifespan."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from typing import TypedDict
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from articles.cache import ArticleCache
+from articles.models import Base
 from articles.redis_client import open_redis
 from articles.routes import router
 from articles.settings import Settings
-from articles.storage import create_tables
 from service_runtime import errors
-from service_runtime.sql import DATABASE_LOST, create_engine, create_sessionmaker
+from service_runtime.sql import DATABASE_LOST, open_database
 
 
 class State(TypedDict):
@@ -31,27 +31,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         # Created here, not at import time: each app (and each test's app) gets its own pool,
-        # bound to the event loop that serves it.
-        engine = create_engine(settings.database_url)
-        try:
+        # bound to the event loop that serves it. The stack closes each in reverse.
+        async with AsyncExitStack() as stack:
+            sessionmaker = await stack.enter_async_context(open_database(settings.database_url, Base.metadata))
             redis = await open_redis(
                 settings.redis_url,
                 max_connections=settings.redis_max_connections,
                 pool_timeout=settings.redis_pool_timeout,
             )
-        except BaseException:
-            await engine.dispose()
-            raise
-        try:
-            await create_tables(engine)
+            await stack.enter_async_context(aclosing(redis))
             yield {
                 "settings": settings,
-                "sessionmaker": create_sessionmaker(engine),
+                "sessionmaker": sessionmaker,
                 "cache": ArticleCache(redis, ttl=settings.cache_ttl),
             }
-        finally:
-            await redis.aclose()
-            await engine.dispose()
 
     app = FastAPI(title="Articles", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     errors.install(app, {**errors.REFUSALS, **DATABASE_LOST})

@@ -57,7 +57,8 @@ async def get_optional_user(
             raise _unauthorized("Authorization header must be 'Bearer <token>'")
         return None
     try:
-        return authenticate(credentials.credentials, request.state.settings.jwt_secret)
+        settings = request.state.settings
+        return authenticate(credentials.credentials, settings.jwt_secret, settings.jwt_leeway)
     except AuthenticationError as error:
         raise _unauthorized(f"Invalid token: {error}") from error
 

@@ -20,4 +20,7 @@ class Settings(BaseSettings):
     redis_pool_timeout: float = Field(default=0.5, gt=0)
     # HS256 wants a key of at least 32 bytes (RFC 7518, 3.2); PyJWT warns below that.
     jwt_secret: str = Field(default="change-me-in-production-a-32-byte-key", min_length=32)
+    # An issuer's clock a little ahead or behind this one: a token is accepted that many seconds
+    # before its `iat`/`nbf` and after its `exp`.
+    jwt_leeway: float = Field(default=10.0, ge=0, description="seconds of clock skew forgiven on a token's times")
     cache_ttl: int = Field(default=60, gt=0, description="seconds a cached article lives")

@@ -17,7 +17,7 @@ from articles.cache import ArticleCache
 from articles.settings import Settings
 from fastapi_testkit import LifespanClient, create_token
 
-from .helpers import SECRET, AuthHeaders, PostArticle
+from .helpers import LEEWAY, SECRET, AuthHeaders, PostArticle
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def settings(database_url: str, redis_url: str | None) -> Settings:
         redis_max_connections=100,
         redis_pool_timeout=0.5,
         jwt_secret=SECRET,
+        jwt_leeway=LEEWAY,
         cache_ttl=60,
     )
 

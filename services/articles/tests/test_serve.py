@@ -15,7 +15,7 @@ from articles.serving import ServingSettings
 from fastapi_testkit import create_token, live_server
 from fastapi_testkit.probes import assert_connection_limits, probe
 from fastapi_testkit.process import served_module, uvicorn_arguments
-from service_runtime.serving import GuardedHttpToolsProtocol, guarded
+from service_runtime.serving import DenyingWebSocketProtocol, GuardedHttpToolsProtocol, guarded
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
 def test_it_serves_on_the_deployed_stack_with_its_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ARTICLES_ACCESS_LOG", raising=False)
     served = uvicorn_arguments(main, [], monkeypatch)
-    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", "websockets-sansio", False)
+    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", DenyingWebSocketProtocol, False)
     assert issubclass(served["http"], GuardedHttpToolsProtocol)  # httptools, with deadlines and caps
 
     monkeypatch.setenv("ARTICLES_ACCESS_LOG", "true")
@@ -93,5 +93,5 @@ def test_on_the_defaults_a_connection_that_sends_nothing_is_closed_after_ten_sec
 async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
     """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
     limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
-    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+    async with live_server(app, http=guarded(limits), ws=DenyingWebSocketProtocol) as server:
         await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

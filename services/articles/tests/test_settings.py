@@ -8,6 +8,7 @@ read them as a deployment does, and check what each one changes. The serving set
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ async def test_create_app_reads_every_variable(
     monkeypatch.setenv("ARTICLES_MAX_BODY_BYTES", "2000")
     monkeypatch.setenv("ARTICLES_REDIS_MAX_CONNECTIONS", "19")
     monkeypatch.setenv("ARTICLES_REDIS_POOL_TIMEOUT", "0.25")
+    monkeypatch.setenv("ARTICLES_JWT_LEEWAY", "30")
 
     async with lifespan_client(create_app()) as client:
         # JWT secret: a token signed with it passes, one signed with the tests' usual one does not.
@@ -60,6 +62,10 @@ async def test_create_app_reads_every_variable(
         created = await client.post("/api/articles/", json=body, headers=_bearer(ENV_SECRET))
         assert refused.status_code == 401, refused.text
         assert created.status_code == 201, created.text
+        # JWT leeway: a token valid 20 s from now passes (10 s by default).
+        not_yet = {"Authorization": f"Bearer {create_token('alice', ENV_SECRET, nbf=int(time.time()) + 20)}"}
+        early = await client.post("/api/articles/", json=body | {"status": "draft"}, headers=not_yet)
+        assert early.status_code == 201, early.text
         assert (await client.get(f"/api/articles/{created.json()['id']}")).status_code == 200  # now cached
         too_big = body | {"content": "x" * 2000}  # max body: 1 MiB by default
         assert (
@@ -71,7 +77,7 @@ async def test_create_app_reads_every_variable(
         ttl = await client.state["cache"].redis.ttl(key)
 
     assert 0 < ttl <= 17  # cache TTL: 60 by default
-    assert await _rows_at(database_url) == 1  # database URL: the row is where the variable said
+    assert await _rows_at(database_url) == 2  # database URL: the row is where the variable said
     if redis_url is not None:  # Redis URL: the entry is on that server, seen by another client
         async with Redis.from_url(redis_url) as other:
             assert await other.exists(key) == 1
@@ -99,11 +105,17 @@ def test_the_defaults_when_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.cache_ttl == 60
     assert settings.max_body_bytes == 1_048_576
     assert (settings.redis_max_connections, settings.redis_pool_timeout) == (100, 0.5)
+    assert settings.jwt_leeway == 10
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ARTICLES_JWT_SECRET", "too-short"), ("ARTICLES_CACHE_TTL", "0"), ("ARTICLES_CACHE_TTL", "soon")],
+    [
+        ("ARTICLES_JWT_SECRET", "too-short"),
+        ("ARTICLES_JWT_LEEWAY", "-1"),
+        ("ARTICLES_CACHE_TTL", "0"),
+        ("ARTICLES_CACHE_TTL", "soon"),
+    ],
 )
 def test_a_bad_value_fails_at_startup_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str

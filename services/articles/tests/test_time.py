@@ -10,6 +10,7 @@ the app set instead (and shows that travelling does not reach the server).
 """
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from time_machine import TimeMachineFixture
@@ -17,7 +18,7 @@ from time_machine import TimeMachineFixture
 from articles.cache import ArticleCache
 from fastapi_testkit import LifespanClient, create_token
 
-from .helpers import SECRET, PostArticle
+from .helpers import LEEWAY, SECRET, PostArticle
 
 # Strict mode (pyproject.toml): pytest-asyncio runs only the tests marked for it (test_anyio.py).
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -30,23 +31,48 @@ def at(seconds: float) -> datetime:
 
 
 @pytest.mark.auth
-async def test_a_token_is_valid_one_second_before_exp_and_refused_one_second_after(
+async def test_a_token_is_valid_until_the_leeway_after_exp_and_refused_one_second_later(
     client: LifespanClient, time_machine: TimeMachineFixture
 ) -> None:
+    """The leeway (ARTICLES_JWT_LEEWAY, the conftest's settings) forgives an issuer's clock ahead."""
     # tick=False: the clock stands still between jumps, so "one second" means exactly that.
     time_machine.move_to(START, tick=False)
     headers = {"Authorization": f"Bearer {create_token('alice', SECRET, expires_in=LIFETIME)}"}
     article = {"title": "On time", "content": "c"}
 
-    time_machine.move_to(at(LIFETIME - 1), tick=False)
-    accepted = await client.post("/api/articles/", json=article, headers=headers)
-    time_machine.move_to(at(LIFETIME + 1), tick=False)
+    statuses = {}
+    for past_exp in (-1, 3, LEEWAY - 1):
+        time_machine.move_to(at(LIFETIME + past_exp), tick=False)
+        statuses[past_exp] = (await client.post("/api/articles/", json=article, headers=headers)).status_code
+    time_machine.move_to(at(LIFETIME + LEEWAY + 1), tick=False)
     refused = await client.post("/api/articles/", json=article, headers=headers)
 
-    assert accepted.status_code == 201, accepted.text
-    assert accepted.json()["created_at"] == "2030-01-01T12:04:59Z"  # the app's clock moved too
+    assert statuses == {-1: 201, 3: 201, LEEWAY - 1: 201}
     assert refused.status_code == 401, refused.text
     assert "expired" in refused.json()["detail"]
+
+
+@pytest.mark.auth
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+async def test_a_token_from_a_clock_ahead_is_accepted_within_the_leeway_and_refused_beyond(
+    client: LifespanClient, time_machine: TimeMachineFixture, claim: str
+) -> None:
+    time_machine.move_to(START, tick=False)
+    ahead = int(START.timestamp()) + 5
+    beyond = int(START.timestamp()) + LEEWAY + 1
+    article = {"title": "From the future", "content": "c"}
+
+    accepted = await client.post("/api/articles/", json=article, headers=_bearer(**{claim: ahead}))
+    refused = await client.post("/api/articles/", json=article, headers=_bearer(**{claim: beyond}))
+
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["created_at"] == "2030-01-01T12:00:00Z"  # the app's clock is START
+    assert refused.status_code == 401, refused.text
+    assert f"not yet valid ({claim})" in refused.json()["detail"]
+
+
+def _bearer(**claims: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token('alice', SECRET, **claims)}"}
 
 
 @pytest.mark.cache

@@ -6,7 +6,7 @@ from service_runtime.tokens import authenticate as verify
 __all__ = ["AuthenticationError", "User", "authenticate"]
 
 
-def authenticate(token: str | None, secret: str) -> User:
+def authenticate(token: str | None, secret: str, leeway: float = 0) -> User:
     if not token:
         raise AuthenticationError("no token")
-    return verify(token, secret)
+    return verify(token, secret, leeway)

@@ -69,7 +69,8 @@ async def get_current_user(
 ) -> User:
     """The caller named by a valid `Authorization: Bearer <JWT>`; a 401 otherwise."""
     try:
-        return authenticate(None if credentials is None else credentials.credentials, settings.jwt_secret)
+        token = None if credentials is None else credentials.credentials
+        return authenticate(token, settings.jwt_secret, settings.jwt_leeway)
     except AuthenticationError as error:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, detail=f"Not authenticated: {error}", headers={"WWW-Authenticate": "Bearer"}

@@ -117,10 +117,13 @@ class Member:
     async def _read(self, handle: Handler) -> Close | None:
         """None when the client disconnects; a Close for input it must not send."""
         while True:
-            await self._bucket.take()  # past its rate, the socket is not read for a while
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return None
+            # Past its rate, this message waits and the socket is not read for a while. Taken
+            # after the receive, not before: a token taken before would be held through an
+            # idle wait, and the client could then send send_burst + 1 at once.
+            await self._bucket.take()
             text = message.get("text")
             if text is None:
                 return BINARY

@@ -19,10 +19,12 @@ from chat.groups import Groups
 from chat.members import Close, Handler, Member
 from chat.schemas import ROOM_ID_PATTERN, MessageRead, NotificationCreate, NotificationResult, RoomRead
 from chat.settings import Settings
+from service_runtime.refusals import refuse
 
 # A custom WebSocket close code (4000-4999 are the application's): the token was not accepted.
 WS_4001_UNAUTHORIZED = 4001
 BAD_ROOM_ID = Close(status.WS_1008_POLICY_VIOLATION, "room id must be 1 to 64 of A-Z a-z 0-9 _ -")
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 ONLY_PING = Close(status.WS_1008_POLICY_VIOLATION, "only 'ping' is understood here")
 
 router = APIRouter()
@@ -56,7 +58,8 @@ async def chat_room(
     # Checked here rather than with Path(pattern=...): FastAPI's validation close would carry
     # the error list as its reason, which is neither a string nor within the 123 bytes allowed.
     if not re.fullmatch(ROOM_ID_PATTERN, room_id):
-        await websocket.close(BAD_ROOM_ID.code, BAD_ROOM_ID.reason)
+        # 422 as /api/rooms/{room_id}/messages answers the same id (refusals.py: where it is sent).
+        await refuse(websocket, status.HTTP_422_UNPROCESSABLE_CONTENT, BAD_ROOM_ID.code, BAD_ROOM_ID.reason)
         return
 
     async def broadcast(member: Member, text: str) -> None:
@@ -74,11 +77,12 @@ async def notifications(
 ) -> None:
     """A user's notification socket. The token (query parameter) is checked before accept."""
     try:
-        user = authenticate(token, settings.jwt_secret)
+        user = authenticate(token, settings.jwt_secret, settings.jwt_leeway)
     except AuthenticationError as error:
-        # Closing before accept: in-process clients see code 4001; a real server (uvicorn)
-        # answers the handshake with HTTP 403 instead, and the code never reaches the client.
-        await websocket.close(WS_4001_UNAUTHORIZED, f"invalid token: {error}"[:123])
+        # Refused before accept: a real server (uvicorn) answers the handshake with HTTP 401;
+        # in-process clients without the denial response see close code 4001 (refusals.py).
+        reason = f"invalid token: {error}"
+        await refuse(websocket, status.HTTP_401_UNAUTHORIZED, WS_4001_UNAUTHORIZED, reason, BEARER_CHALLENGE)
         return
 
     async def answer_ping(member: Member, text: str) -> Close | None:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     # HS256 wants a key of at least 32 bytes (RFC 7518, 3.2); PyJWT warns below that.
     jwt_secret: str = Field(default="change-me-in-production-a-32-byte-key", min_length=32)
+    # An issuer's clock a little ahead or behind this one: a token is accepted that many seconds
+    # before its `iat`/`nbf` and after its `exp`.
+    jwt_leeway: float = Field(default=10.0, ge=0, description="seconds of clock skew forgiven on a token's times")
     max_message_bytes: int = Field(default=4096, gt=0, description="largest text message accepted, in UTF-8 bytes")
     # A member is dropped (1008) for being slow when one send to it has not completed within
     # `send_timeout` seconds (it stopped reading), or at once when its unsent messages pass either

@@ -8,10 +8,10 @@ import anyio
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up; `take()` waits until one is there.
 
-    A member's reader takes a token before each receive. Past its rate the reader sleeps, so the
-    server stops reading that socket: uvicorn's receive buffer fills, it stops reading from the
-    transport, and TCP flow control makes the client's own sends wait. The flooder slows down;
-    nobody else waits, nothing is dropped.
+    A member's reader takes a token for each message it receives. Past its rate the reader
+    sleeps, so the server stops reading that socket: uvicorn's receive buffer fills, it stops
+    reading from the transport, and TCP flow control makes the client's own sends wait. The
+    flooder slows down; nobody else waits, nothing is dropped.
 
     Why not close a fast sender: 1013 ("try again later") says the *server* is overloaded, which
     it is not, and 1008 would punish an honest burst (a paste of twenty lines, a reconnect that

@@ -17,8 +17,10 @@ from websockets.asyncio.client import ClientConnection
 from chat.serving import ServingSettings
 from chat.settings import Settings
 from fastapi_testkit import LifespanClient, create_token, eventually
+from service_runtime.serving import DenyingWebSocketProtocol
 
 SECRET = "test-secret-that-is-at-least-32-bytes"
+LEEWAY = 10  # seconds of clock skew forgiven on a token's times: the service's default
 
 
 def make_settings(redis_url: str | None, mongo_url: str | None, **overrides: Any) -> Settings:
@@ -27,6 +29,7 @@ def make_settings(redis_url: str | None, mongo_url: str | None, **overrides: Any
         "redis_url": redis_url,
         "mongo_url": mongo_url,
         "jwt_secret": SECRET,
+        "jwt_leeway": LEEWAY,
         "max_message_bytes": 4096,
         "queue_size": 5000,
         "queue_bytes": 8 * 1024 * 1024,
@@ -138,7 +141,7 @@ DEFAULT_LIMITS: dict[str, Any] = {name: Settings.model_fields[name].default for 
 
 def served_stack() -> dict[str, Any]:
     """What serving.py gives uvicorn for WebSockets, for the kit's live_server: the deployed stack."""
-    return {"ws": "websockets-sansio", "ws_max_size": ServingSettings().ws_max_bytes}
+    return {"ws": DenyingWebSocketProtocol, "ws_max_size": ServingSettings().ws_max_bytes}
 
 
 class _Lines(logging.Handler):

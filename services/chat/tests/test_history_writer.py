@@ -214,3 +214,61 @@ async def test_a_failed_batch_is_counted_and_the_next_one_is_stored(caplog: pyte
     assert [m.text for m in history.messages] == ["kept"]
     assert (writer.failed, writer.stored) == (1, 1)
     assert "Could not store 1 messages in the history (1 so far)" in caplog.text
+
+
+@pytest.mark.parametrize("sent", [0, 1], ids=["never used", "idle again"])
+async def test_an_idle_writer_does_not_hold_the_shutdown(
+    redis_url: str | None, mongo_url: str | None, caplog: pytest.LogCaptureFixture, sent: int
+) -> None:
+    """Nothing waiting to be stored, the shutdown has nothing to flush and ends at once, with
+    the flush timeout an hour: waiting it out would fail the test at the suite's per-test
+    timeout, and every restart of an idle server would take the whole flush timeout."""
+    app = create_app(make_settings(redis_url, mongo_url, history_flush_timeout=3600))
+    async with lifespan_client(app) as client:
+        writer: HistoryWriter = client.state["history_writer"]
+        if sent:
+            async with WebSocketConnector(app, state=client.state).connect("/ws/chat/lobby") as member:
+                await member.send_text("m0")
+                assert await member.receive_text() == "Room lobby: m0"
+            await wait_until_stored(client, "lobby", ["m0"])
+
+    assert (writer.stored, writer.pending, writer.dropped) == (sent, 0, 0)
+    assert "not flushed" not in caplog.text
+
+
+class BatchHistory(ListHistory):
+    """A ListHistory that keeps the size of every batch it is handed."""
+
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
+        super().__init__(gate)
+        self.batches: list[int] = []
+
+    async def add_many(self, messages: Sequence[StoredMessage]) -> None:
+        self.batches.append(len(messages))
+        await super().add_many(messages)
+
+
+async def test_a_flood_is_stored_in_batches_of_at_most_the_batch_size() -> None:
+    """A backlog of 2 x BATCH_SIZE messages, piled up behind a store that waits, goes to the
+    store in inserts of BATCH_SIZE at most, every message once and in order: one insert of all
+    of them would grow with the backlog, towards MongoDB's limits on one batch."""
+    history = BatchHistory(gate=asyncio.Event())
+    async with open_history_writer(history, queue_size=10_000, flush_timeout=5) as writer:
+        writer.record("lobby", "m0")
+
+        async def in_flight() -> bool:  # the writer holds m0, waiting on the store
+            return history.batches == [1]
+
+        await eventually(in_flight)
+        for i in range(1, 2 * BATCH_SIZE + 1):
+            writer.record("lobby", f"m{i}")
+        assert history.gate is not None
+        history.gate.set()
+
+        async def all_stored() -> bool:
+            return writer.stored == 2 * BATCH_SIZE + 1
+
+        await eventually(all_stored)
+
+    assert history.batches == [1, BATCH_SIZE, BATCH_SIZE]
+    assert [m.text for m in history.messages] == [f"m{i}" for i in range(2 * BATCH_SIZE + 1)]

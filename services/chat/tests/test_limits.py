@@ -7,12 +7,14 @@ In-process (httpx-ws, the kit's WebSocketConnector) and over a live uvicorn serv
 import asyncio
 import time
 from contextlib import AsyncExitStack, closing
+from types import SimpleNamespace
 
 import anyio
 import pytest
 from httpx_ws import WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
+from chat import throttle
 from chat.app import create_app
 from fastapi_testkit import LifespanClient, eventually, lifespan_client, live_server
 from fastapi_testkit.websocket import WebSocketConnector, WebSocketSession
@@ -77,6 +79,52 @@ async def test_a_sender_over_its_rate_is_slowed_down_not_closed(redis_url: str |
             assert 25 / 50 * 0.9 <= elapsed < 5, elapsed
             assert [await flooder.receive_text() for _ in range(30)] == [f"Room lobby: f{i}" for i in range(30)]
             assert await rooms(client) == {"lobby": 2}
+
+
+class ShiftedClock:
+    """`time.monotonic`, moved forward by `shift` seconds: the throttle's clock, made to idle."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.shift
+
+
+async def test_after_a_long_idle_a_sender_gets_only_its_burst_at_once(
+    redis_url: str | None, mongo_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day idle saves up `send_burst` messages, not a day x `send_rate`: after 3 of 10 the
+    flooder's reader waits for a token. The throttle's clock is moved a day on, and its waits
+    are held until the test ends: the first one begun, the reader sends a marker, which the
+    room delivers right after the 3."""
+    clock, waits, released = ShiftedClock(), list[float](), anyio.Event()
+
+    async def sleep(seconds: float) -> None:  # a wait for a token, held until the test is done
+        waits.append(seconds)
+        await released.wait()
+
+    monkeypatch.setattr(throttle, "time", clock)
+    monkeypatch.setattr(throttle, "anyio", SimpleNamespace(sleep=sleep))
+    app = create_app(make_settings(redis_url, mongo_url, send_rate=0.01, send_burst=3))
+    async with lifespan_client(app) as client:
+        ws = WebSocketConnector(app, state=client.state)
+        async with ws.connect("/ws/chat/lobby") as flooder, ws.connect("/ws/chat/lobby") as reader:
+            await flooder.send_text("hello")
+            assert await reader.receive_text() == "Room lobby: hello"
+            clock.shift = 24 * 3600.0
+            for i in range(10):
+                await flooder.send_text(f"f{i}")
+
+            async def throttled() -> bool:
+                return len(waits) == 1
+
+            await eventually(throttled, message="the flooder was never made to wait")
+            await reader.send_text("marker")
+            received = [await reader.receive_text() for _ in range(4)]
+            released.set()
+
+    assert received == ["Room lobby: f0", "Room lobby: f1", "Room lobby: f2", "Room lobby: marker"]
 
 
 async def test_a_member_that_never_reads_is_closed_within_the_send_timeout(

@@ -1,8 +1,10 @@
 """Against a real uvicorn server (the kit's `live_server`), with a real client: the `websockets` package.
 
-What only a network shows: a close before accept is an HTTP 403, not a close code; a client
+What only a network shows: a refusal before accept is an HTTP status, not a close code; a client
 that stops reading really does fill the socket buffers and block the server's sends.
 """
+
+import json
 
 import httpx
 import pytest
@@ -43,30 +45,35 @@ async def test_the_room_is_empty_again_after_real_clients_leave(live_server: Liv
 # ids: the expired token holds the time it was made, and pytest-xdist needs every worker to
 # collect the same ids (a collection that crossed a second boundary failed the run).
 @pytest.mark.parametrize(
-    "query", ["", "?token=invalid", f"?token={token(expires_in=-10)}"], ids=["no-token", "invalid", "expired"]
+    "query", ["", "?token=invalid", f"?token={token(expires_in=-60)}"], ids=["no-token", "invalid", "expired"]
 )
-async def test_a_rejected_notification_socket_is_an_http_403_over_the_network(
+async def test_a_rejected_notification_socket_is_an_http_401_over_the_network(
     live_server: LiveServer, query: str
 ) -> None:
-    """The app closes with 4001 before accepting; uvicorn answers such a handshake with 403.
+    """uvicorn supports the ASGI denial response: the handshake is answered 401, saying why.
 
-    A close code exists only on an open WebSocket, and before accept there is none yet: the
-    server refuses the HTTP upgrade instead. In-process clients (TestClient, httpx-ws) pass the
-    app's close message through, so there the same refusal shows as code 4001.
+    A close code exists only on an open WebSocket, and before accept there is none yet: a close
+    there reaches a real client as a bare 403. In-process clients without the extension
+    (httpx-ws) see the app's close code instead, 4001.
     """
     with pytest.raises(InvalidStatus) as refused:
         async with connect(f"{live_server.ws_url}/ws/notifications{query}"):
             pass  # pragma: no cover (the handshake is refused)
 
-    assert refused.value.response.status_code == 403, refused.value.response.body
+    response = refused.value.response
+    assert response.status_code == 401, response.body
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert json.loads(response.body)["detail"].startswith("invalid token")
 
 
-async def test_a_bad_room_id_is_an_http_403_over_the_network(live_server: LiveServer) -> None:
+async def test_a_bad_room_id_is_an_http_422_over_the_network(live_server: LiveServer) -> None:
     with pytest.raises(InvalidStatus) as refused:
         async with connect(f"{live_server.ws_url}/ws/chat/room!"):
             pass  # pragma: no cover (the handshake is refused)
 
-    assert refused.value.response.status_code == 403, refused.value.response.body
+    response = refused.value.response
+    assert response.status_code == 422, response.body
+    assert json.loads(response.body) == {"detail": "room id must be 1 to 64 of A-Z a-z 0-9 _ -"}
 
 
 @pytest.mark.auth
@@ -85,7 +92,7 @@ async def test_a_push_reaches_a_real_notification_socket(live_server: LiveServer
 @pytest.mark.auth
 async def test_a_handshake_is_logged_with_its_token_redacted(app: FastAPI) -> None:
     """uvicorn logs each handshake with its query string, whatever the access log's setting."""
-    valid, expired = token("alice"), token("bob", expires_in=-10)
+    valid, expired = token("alice"), token("bob", expires_in=-60)
     async with live_server(app, log_config=log_config(), log_level="info", **served_stack()) as server:
         with logged_lines("uvicorn.error", "uvicorn.access") as lines:
             async with connect(f"{server.ws_url}/ws/notifications?token={valid}&lang=en") as alice:
@@ -96,8 +103,10 @@ async def test_a_handshake_is_logged_with_its_token_redacted(app: FastAPI) -> No
                     pass  # pragma: no cover (the handshake is refused)
 
     assert any('"WebSocket /ws/notifications?token=***&lang=en" [accepted]' in line for line in lines), lines
-    assert any('"WebSocket /ws/notifications?token=***" 403' in line for line in lines), lines
+    assert any('"WebSocket /ws/notifications?token=***" 401' in line for line in lines), lines
     assert [line for line in lines if valid in line or expired in line] == []
+    # A refusal is an answer, not an error (the runtime's DenyingWebSocketProtocol).
+    assert [line for line in lines if "without completing handshake" in line] == [], lines
 
 
 @pytest.mark.auth

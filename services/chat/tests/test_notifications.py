@@ -4,13 +4,15 @@ The article's two tests in their smallest form (the close code 4001 asserted, th
 TestClient and httpx-ws, with no test kit): examples/websocket_chat/ at the repository root.
 """
 
+import time
+
 import pytest
 from httpx_ws import WebSocketDisconnect
 
 from fastapi_testkit import LifespanClient, create_token, eventually
 from fastapi_testkit.websocket import WebSocketConnector
 
-from .helpers import SECRET, bearer, token
+from .helpers import LEEWAY, SECRET, bearer, token
 
 pytestmark = [pytest.mark.websocket, pytest.mark.auth]
 
@@ -18,7 +20,7 @@ BAD_TOKENS = [
     pytest.param({}, id="missing"),
     pytest.param({"token": ""}, id="empty"),
     pytest.param({"token": "invalid"}, id="malformed"),
-    pytest.param({"token": token(expires_in=-10)}, id="expired"),
+    pytest.param({"token": token(expires_in=-60)}, id="expired"),
     pytest.param({"token": create_token("alice", "another-secret-that-is-32-bytes-long")}, id="wrong-signature"),
     pytest.param({"token": token(exp=None)}, id="no-expiry"),
     pytest.param({"token": token(sub=None)}, id="no-subject"),
@@ -37,6 +39,35 @@ async def test_a_bad_token_is_closed_with_4001_before_accept(
 
     assert closed.value.code == 4001
     assert closed.value.reason.startswith("invalid token")
+
+
+@pytest.mark.parametrize(
+    ("claim", "within", "beyond", "refusal"),
+    [
+        pytest.param("iat", 5, LEEWAY + 20, "not yet valid (iat)", id="iat-ahead"),
+        pytest.param("nbf", 5, LEEWAY + 20, "not yet valid (nbf)", id="nbf-ahead"),
+        pytest.param("exp", -3, -(LEEWAY + 20), "expired", id="exp-past"),
+    ],
+)
+async def test_a_clock_skew_within_the_leeway_is_accepted_and_beyond_it_refused(
+    ws: WebSocketConnector, claim: str, within: int, beyond: int, refusal: str
+) -> None:
+    """CHAT_JWT_LEEWAY (the suite's settings: the default) forgives an issuer's clock that is off.
+
+    `claim` set `within` or `beyond` seconds from now: a few seconds inside the leeway and well
+    past it, so the time the test takes cannot move either across its edge.
+    """
+    now = int(time.time())
+
+    async with ws.connect("/ws/notifications", params={"token": token("alice", **{claim: now + within})}) as session:
+        await session.send_text("ping")
+        assert await session.receive_text() == "pong"
+    with pytest.raises(WebSocketDisconnect) as closed:
+        async with ws.connect("/ws/notifications", params={"token": token("alice", **{claim: now + beyond})}):
+            pass  # pragma: no cover (the server closes before accepting)
+
+    assert closed.value.code == 4001
+    assert refusal in closed.value.reason
 
 
 async def test_an_accepted_socket_answers_ping_with_pong(ws: WebSocketConnector) -> None:
@@ -91,7 +122,7 @@ async def test_a_closed_socket_is_no_longer_counted(ws: WebSocketConnector, clie
     [
         pytest.param({}, id="missing"),
         pytest.param({"Authorization": "Bearer not.a.jwt"}, id="malformed"),
-        pytest.param({"Authorization": f"Bearer {token(expires_in=-10)}"}, id="expired"),
+        pytest.param({"Authorization": f"Bearer {token(expires_in=-60)}"}, id="expired"),
         pytest.param({"Authorization": "Basic YWxpY2U6c2VjcmV0"}, id="wrong-scheme"),
     ],
 )

@@ -16,7 +16,7 @@ from chat.serving import ServingSettings
 from fastapi_testkit import eventually, live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
-from service_runtime.serving import GuardedHttpToolsProtocol, guarded
+from service_runtime.serving import DenyingWebSocketProtocol, GuardedHttpToolsProtocol, guarded
 
 from .helpers import SECRET, receive, token
 
@@ -84,7 +84,7 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
 def test_it_serves_on_the_deployed_stack_with_its_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CHAT_ACCESS_LOG", raising=False)
     served = uvicorn_arguments(main, [], monkeypatch)
-    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", "websockets-sansio", False)
+    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", DenyingWebSocketProtocol, False)
     assert issubclass(served["http"], GuardedHttpToolsProtocol)  # httptools, with deadlines and caps
 
     monkeypatch.setenv("CHAT_ACCESS_LOG", "true")
@@ -105,5 +105,5 @@ def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: 
 async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
     """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
     limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
-    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+    async with live_server(app, http=guarded(limits), ws=DenyingWebSocketProtocol) as server:
         await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

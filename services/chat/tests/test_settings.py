@@ -8,6 +8,7 @@ by `python -m chat`, and tests/test_serve.py proves them.
 
 import re
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "CHAT_REDIS_MAX_CONNECTIONS": ("7", 7),
     "CHAT_REDIS_POOL_TIMEOUT": ("2.5", 2.5),
     "CHAT_JWT_SECRET": (SECRET, SECRET),
+    "CHAT_JWT_LEEWAY": ("30", 30.0),
     "CHAT_MAX_MESSAGE_BYTES": ("10", 10),
     "CHAT_SEND_TIMEOUT": ("2.5", 2.5),
     "CHAT_QUEUE_SIZE": ("11", 11),
@@ -77,6 +79,11 @@ async def test_create_app_reads_every_variable_and_honours_it(monkeypatch: pytes
             async with ws.connect("/ws/notifications", params={"token": token()}):
                 pass  # pragma: no cover (closed before accept)
         assert refused.value.code == 4001
+        # CHAT_JWT_LEEWAY: a token valid 20 s from now is accepted (10 s by default).
+        not_yet = create_token("alice", SECRET, nbf=int(time.time()) + 20)
+        async with ws.connect("/ws/notifications", params={"token": not_yet}) as inbox:
+            await inbox.send_text("ping")
+            assert await inbox.receive_text() == "pong"
         # CHAT_MAX_MESSAGE_BYTES: 10 bytes pass, 11 close the socket with 1009.
         async with ws.connect("/ws/chat/lobby") as member:
             await member.send_text("x" * 10)
@@ -125,6 +132,7 @@ async def test_the_redis_pool_is_sized_and_waits_as_the_environment_says(
         ("CHAT_REDIS_POOL_TIMEOUT", "-1"),
         ("CHAT_REDIS_POOL_TIMEOUT", "soon"),
         ("CHAT_REDIS_MAX_CONNECTIONS", "0"),
+        ("CHAT_JWT_LEEWAY", "-1"),
     ],
 )
 def test_a_bad_value_fails_at_startup_naming_the_setting(

@@ -10,7 +10,8 @@ which runs the app in a thread of its own, so these tests are synchronous: the a
 - the messages are compared whole (`==`), not with `in`, which an echo of anything would pass;
 - a disconnect is proven by the room emptying and the connection's tasks ending, not only by a
   next connection working;
-- the rejected token asserts the close code, 4001, not `pytest.raises(Exception)`, which passes
+- the rejected token asserts the answer, HTTP 401 (TestClient, like uvicorn, carries the app's
+  denial response; httpx-ws sees close code 4001), not `pytest.raises(Exception)`, which passes
   on any error at all (a typo in the URL, a crashed app);
 - the accepted token asserts the answer, `pong`, not `is not None`, which nothing can fail.
 """
@@ -22,7 +23,7 @@ from collections.abc import Callable
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
+from starlette.testclient import WebSocketDenialResponse
 
 from fastapi_testkit.websocket import receive_text_sync
 
@@ -74,15 +75,16 @@ def test_websocket_disconnect_handled(app: FastAPI) -> None:
 
 @pytest.mark.auth
 def test_websocket_requires_valid_token(app: FastAPI) -> None:
-    # The server closes before accepting; TestClient raises on entering the block.
+    # The server refuses before accepting, with an HTTP answer; TestClient raises on entering the block.
     with (
         TestClient(app) as client,
-        pytest.raises(WebSocketDisconnect) as closed,
+        pytest.raises(WebSocketDenialResponse) as refused,
         client.websocket_connect("/ws/notifications?token=invalid"),
     ):
         pass  # pragma: no cover (never entered)
 
-    assert closed.value.code == 4001
+    assert refused.value.status_code == 401
+    assert refused.value.json()["detail"].startswith("invalid token")
 
 
 @pytest.mark.auth

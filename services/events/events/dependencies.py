@@ -19,7 +19,9 @@ from events.settings import Settings
 from events.storage import TopicStreams
 from events.subscribers import Subscribers
 
-TopicPath = Annotated[Topic, Path(description="1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'")]
+TopicPath = Annotated[
+    Topic, Path(description="1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-', other than '.' and '..'")
+]
 
 
 async def get_settings(request: Request) -> Settings:
@@ -69,9 +71,11 @@ async def open_subscription(
     last stream of a topic to leave stops the topic's reader.
 
     The header wins over the query parameter: a browser that reconnects keeps the URL it
-    started with, and its header carries the newer position.
+    started with, and its header carries the newer position. An id beyond the topic's newest
+    event starts the stream from now (`TopicHub.resume_after`).
     """
-    after = last_event_id_header or last_event_id or await hub.last_id(topic)
+    given = last_event_id_header or last_event_id
+    after = await hub.resume_after(topic, given) if given else await hub.last_id(topic)
     with subscribers.track(topic), hub.subscribe(topic, after) as subscriber:
         yield subscriber
 

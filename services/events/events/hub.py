@@ -180,6 +180,31 @@ class TopicHub:
         async with self._lookup_turns:
             return await self.streams.last_id(topic)
 
+    async def resume_after(self, topic: str, after: str) -> str:
+        """Where a stream resumed after the id `after` starts: there, or where `topic` ends if
+        `after` lies beyond it.
+
+        A Last-Event-ID beyond the newest event (from a server whose clock ran ahead, or from
+        another topic) taken as it is would count every event up to it as sent: a stream that
+        stays silent, possibly for ever. A refusal would be final (an EventSource gives up on a
+        4xx), so it starts from now, with a warning. No lookup when the topic's reader is already
+        past `after` (the usual resume); a lookup that fails keeps `after`: the stream starts, and
+        ends cleanly as its reader does.
+        """
+        reader = self._readers.get(topic)
+        if reader is not None and reader.cursor is not None and order(after) <= order(reader.cursor):
+            return after
+        try:
+            newest = await self.last_id(topic)
+        except (RedisConnectionError, RedisTimeoutError):
+            return after
+        if order(after) <= order(newest):
+            return after
+        logger.warning(
+            "a stream of %r resumed after %s, beyond the newest event (%s): it starts there", topic, after, newest
+        )
+        return newest
+
     async def replay_page(self, topic: str, after: str, upto: str) -> list[StoredEvent]:
         """Events after `after` up to `upto`, a page at a time, at most `replay_slots` reads at once."""
         async with self._lookup_turns:

@@ -230,6 +230,40 @@ async def _read_to_end(sock: socket.socket) -> str:
     return raw.decode()
 
 
+# What one read takes at most: a replay page (XRANGE) and the reader's XREAD (storage.py).
+PAGE = 100
+
+
+async def test_a_replay_longer_than_a_page_delivers_each_page_once_then_live_events(redis_url: str | None) -> None:
+    """A resume from the start reads page after page: after a full page the next, not the same again, nor nothing."""
+    app = create_app(Settings(redis_url=redis_url, keepalive_interval=60, stream_max_length=1000))
+    async with live_server(app) as server, httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+        ids = [await publish(http, "long", i) for i in range(PAGE * 2 + 1)]
+        async with sse_stream(http, STREAM.format("long"), headers={"Last-Event-ID": "0-0"}) as stream:
+            replayed = await stream.take(len(ids))
+            live = await publish(http, "long", "live")
+            after = await stream.next_event()
+
+    assert [e.id for e in replayed] == ids
+    assert after.id == live
+
+
+async def test_the_reader_carries_on_past_a_full_read(redis_url: str | None) -> None:
+    """More events than one XREAD takes, published while a stream is open: the reader's cursor
+    moves on with each read, so it reaches the last; a reader that read from the same place again
+    would hand out the same events (which the stream drops as sent) and never the next."""
+    app = create_app(Settings(redis_url=redis_url, keepalive_interval=60, stream_max_length=1000))
+    async with (
+        live_server(app) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=5) as http,
+        sse_stream(http, STREAM.format("many")) as stream,
+    ):
+        ids = [await publish(http, "many", i) for i in range(PAGE + 20)]
+        got = await stream.take(len(ids))
+
+    assert [e.id for e in got] == ids
+
+
 async def test_a_burst_of_new_streams_opens_no_more_connections_than_its_lookup_turns(redis_url: str | None) -> None:
     """Each new stream asks Redis where its topic ends; 40 at once took 40 pooled connections."""
     app = create_app(Settings(redis_url=redis_url, keepalive_interval=60, replay_slots=3))

@@ -17,7 +17,12 @@ from fastapi_testkit import live_server
 from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import ServedProcess, served_module, uvicorn_arguments
 from fastapi_testkit.sse import sse_stream
-from service_runtime.serving import GRACEFUL_SHUTDOWN_SECONDS, GuardedHttpToolsProtocol, guarded
+from service_runtime.serving import (
+    GRACEFUL_SHUTDOWN_SECONDS,
+    DenyingWebSocketProtocol,
+    GuardedHttpToolsProtocol,
+    guarded,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sse]
 
@@ -77,7 +82,7 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
 def test_it_serves_on_the_deployed_stack_with_its_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EVENTS_ACCESS_LOG", raising=False)
     served = uvicorn_arguments(main, [], monkeypatch)
-    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", "websockets-sansio", False)
+    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", DenyingWebSocketProtocol, False)
     assert issubclass(served["http"], GuardedHttpToolsProtocol)  # httptools, with deadlines and caps
 
     monkeypatch.setenv("EVENTS_ACCESS_LOG", "true")
@@ -99,5 +104,5 @@ def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: 
 async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
     """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
     limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
-    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+    async with live_server(app, http=guarded(limits), ws=DenyingWebSocketProtocol) as server:
         await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

@@ -11,6 +11,7 @@ one through ASGITransport, resume by Last-Event-ID included, with no test kit.
 
 import asyncio
 import json
+import logging
 from contextlib import AsyncExitStack
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -21,10 +22,10 @@ from fakeredis import FakeAsyncRedis, FakeServer
 
 from events.app import create_app
 from events.settings import Settings
-from fastapi_testkit import live_server
+from fastapi_testkit import LiveServer, live_server
 from fastapi_testkit.sse import sse_stream
 
-from .helpers import order, publish, subscribers
+from .helpers import order, publish, served_state, subscribers
 
 pytestmark = pytest.mark.sse
 
@@ -98,6 +99,43 @@ async def test_the_header_wins_over_the_query_parameter(http: httpx.AsyncClient)
         event = await stream.next_event()
 
     assert event.id == third
+
+
+@pytest.mark.parametrize("reading", [False, True], ids=["no reader yet", "reader running"])
+@pytest.mark.parametrize("where", ["header", "query"])
+async def test_a_last_event_id_beyond_the_newest_event_starts_from_now(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, where: str, reading: bool
+) -> None:
+    """From a client whose server's clock ran ahead: taken as it is, every event up to that id
+    would count as sent, a silent stream. A refusal would be final for an EventSource."""
+    ahead = "9999999999999-0"
+    request: dict[str, Any] = {"headers": {"Last-Event-ID": ahead}} if where == "header" else {}
+    request |= {"params": {"last_event_id": ahead}} if where == "query" else {}
+    await publish(http, "news", "before")
+    async with AsyncExitStack() as stack:
+        if reading:  # the topic's reader is running, its cursor before the id
+            await stack.enter_async_context(sse_stream(http, STREAM.format("news")))
+        with caplog.at_level(logging.WARNING, logger="events"):
+            stream = await stack.enter_async_context(sse_stream(http, STREAM.format("news"), **request))
+        event_id = await publish(http, "news", "next")
+        event = await stream.next_event()
+
+    assert (event.id, event.data) == (event_id, '"next"')
+    assert [r.levelname for r in caplog.records if ahead in r.getMessage()] == ["WARNING"]
+
+
+async def test_ids_are_ordered_as_numbers_not_as_text(live_server: LiveServer, http: httpx.AsyncClient) -> None:
+    """`5-10` comes after `5-9`, though as text it sorts before: a stream started at `5-9` gets
+    `5-10` live, and one resumed from `5-9` gets it replayed."""
+    redis = served_state(live_server)["streams"].redis  # ids of our choosing: only XADD can set them
+    await redis.xadd("events:news", {"event": "e", "data": "9"}, id="5-9")
+    async with sse_stream(http, STREAM.format("news")) as live:
+        await redis.xadd("events:news", {"event": "e", "data": "10"}, id="5-10")
+        received = await live.next_event()
+    async with sse_stream(http, STREAM.format("news"), headers={"Last-Event-ID": "5-9"}) as resumed:
+        replayed = await resumed.next_event()
+
+    assert [(e.id, e.data) for e in (received, replayed)] == [("5-10", "10"), ("5-10", "10")]
 
 
 async def test_an_unknown_topic_streams_nothing_until_something_is_published(http: httpx.AsyncClient) -> None:

@@ -13,7 +13,7 @@ from fastapi_testkit import LifespanClient
 
 pytestmark = pytest.mark.sse
 
-TOPIC_RULE = "a topic is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'"
+TOPIC_RULE = "a topic is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-', other than '.' and '..'"
 ID_RULE = "an event id is the 'id' of an event this stream sent: '<milliseconds>-<sequence>'"
 ROUTES = ["/api/events/{}", "/api/topics/{}/stream", "/api/topics/{}"]
 
@@ -35,6 +35,21 @@ async def test_a_bad_topic_is_refused_on_every_route(client: LifespanClient, rou
 
 async def test_a_bad_topic_is_refused_when_publishing(client: LifespanClient) -> None:
     error = only_error(await client.post("/api/topics/a%20b/events", json={"event": "e", "data": 1}))
+
+    assert (error["loc"], TOPIC_RULE in error["msg"]) == (["path", "topic"], True)
+
+
+@pytest.mark.parametrize(
+    ("method", "route"), [*(("GET", route) for route in ROUTES), ("POST", "/api/topics/{}/events")]
+)
+@pytest.mark.parametrize("topic", ["%2E", "%2E%2E"], ids=[".", ".."])
+async def test_a_dot_segment_is_no_topic_on_any_route(
+    client: LifespanClient, method: str, route: str, topic: str
+) -> None:
+    """Encoded, `.` and `..` reach the app (Starlette decodes them into the path's segment); sent
+    as they are, every HTTP client normalises them away, so no client could read such a topic."""
+    response = await client.request(method, route.format(topic), json={"event": "e", "data": 1})
+    error = only_error(response)
 
     assert (error["loc"], TOPIC_RULE in error["msg"]) == (["path", "topic"], True)
 

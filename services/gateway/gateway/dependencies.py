@@ -71,9 +71,12 @@ def stream_slots(connection: HTTPConnection) -> StreamSlots:
     return slots
 
 
-async def enforce_rate_limit(request: Request, limiter: Annotated[RateLimiter, Depends(get_rate_limiter)]) -> None:
+async def enforce_rate_limit(
+    connection: HTTPConnection, limiter: Annotated[RateLimiter, Depends(get_rate_limiter)]
+) -> None:
+    """Count `connection` (a request or a WebSocket handshake); a 429 or 503 with Retry-After past the limit."""
     try:
-        verdict = await limiter.hit(identity(request))
+        verdict = await limiter.hit(identity(connection))
     except PoolExhaustedError:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

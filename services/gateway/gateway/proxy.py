@@ -102,6 +102,32 @@ def upstream_url(base_url: str, path: str, query: bytes) -> httpx.URL:
     return base.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
 
 
+def gateway_location(location: bytes, request_url: httpx.URL, base_url: str, service: str) -> bytes:
+    """A redirect's `Location` as the gateway's client must follow it: one that leads to the
+    upstream (its origin and base path, the configured base URL) leads to the gateway's own path
+    for it instead; any other is left as it is.
+
+    Followed as sent, `http://127.0.0.1:8001/api/articles/` took the client around the gateway and
+    its limits. Relative references resolve against the upstream URL that was asked, as the
+    upstream meant them. The answer is a path on the gateway (`/articles/api/articles/`), not a
+    URL: a client resolves it against the URL it asked, which knows the gateway's public scheme
+    and host (behind TLS or another proxy) better than the gateway does.
+    """
+    base = httpx.URL(base_url)
+    try:  # not ASCII: no valid URL, and decoding it would change its bytes; left as it is
+        target = request_url.join(location.decode("ascii"))
+    except (httpx.InvalidURL, UnicodeError):
+        return location
+    prefix = base.raw_path.split(b"?", 1)[0].rstrip(b"/")
+    path = target.raw_path
+    if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+        return location
+    if path != prefix and not path.startswith((prefix + b"/", prefix + b"?")):
+        return location
+    fragment = b"#" + target.fragment.encode() if target.fragment else b""
+    return b"/" + service.encode() + b"/" + path[len(prefix) :].lstrip(b"/") + fragment
+
+
 def forwarded_headers(connection: HTTPConnection, names: tuple[str, ...]) -> httpx.Headers:
     """The headers among `names`, their values the bytes the client sent, and X-Forwarded-For.
 
@@ -143,9 +169,9 @@ async def forward(
         upstream = await client.send(upstream_request, stream=True)
         headers_at = time.perf_counter()
         if on_close is None and _small(upstream):
-            result: Response = await _buffered(upstream, service)
+            result: Response = await _buffered(upstream, service, base_url)
         else:
-            result = RelayResponse(Upstream(upstream, on_close), service)
+            result = RelayResponse(Upstream(upstream, on_close), service, base_url)
             on_close = None  # the relay owns it now
     except httpx.TimeoutException:
         result = upstream_error(service, status.HTTP_504_GATEWAY_TIMEOUT, f"{service} did not answer in time")
@@ -166,7 +192,7 @@ def _small(upstream: httpx.Response) -> bool:
     return length.isdigit() and int(length) <= BUFFERED_MAX_BYTES
 
 
-async def _buffered(upstream: httpx.Response, service: str) -> Response:
+async def _buffered(upstream: httpx.Response, service: str, base_url: str) -> Response:
     """The whole answer, its bytes as the upstream sent them (no decoding), in one response.
 
     A transport error while reading it still reaches the caller's handlers (504, 502): nothing
@@ -177,14 +203,17 @@ async def _buffered(upstream: httpx.Response, service: str) -> Response:
     finally:
         await upstream.aclose()
     result = Response(body, status_code=upstream.status_code)
-    result.raw_headers = relayed_headers(upstream, NOT_RELAYED - {b"content-length"})
+    result.raw_headers = relayed_headers(upstream, service, base_url, NOT_RELAYED - {b"content-length"})
     return result
 
 
-def relayed_headers(upstream: httpx.Response, not_relayed: set[bytes]) -> list[tuple[bytes, bytes]]:
+def relayed_headers(
+    upstream: httpx.Response, service: str, base_url: str, not_relayed: set[bytes]
+) -> list[tuple[bytes, bytes]]:
     """The upstream's headers as raw pairs (a repeated Set-Cookie stays repeated, not joined by
     commas), less `not_relayed` and those its Connection header names: they describe its
-    connection to the gateway, as Keep-Alive does (RFC 9110, section 7.6.1)."""
+    connection to the gateway, as Keep-Alive does (RFC 9110, section 7.6.1). A redirect's
+    Location leads to the gateway (gateway_location)."""
     named = {
         token.strip().lower()
         for name, value in upstream.headers.raw
@@ -192,7 +221,15 @@ def relayed_headers(upstream: httpx.Response, not_relayed: set[bytes]) -> list[t
         for token in value.split(b",")
     }
     dropped = not_relayed | named
-    return [(name.lower(), value) for name, value in upstream.headers.raw if name.lower() not in dropped]
+    headers = []
+    for key, value in upstream.headers.raw:
+        name = key.lower()
+        if name in dropped:
+            continue
+        if name == b"location":
+            value = gateway_location(value, upstream.request.url, base_url, service)
+        headers.append((name, value))
+    return headers
 
 
 class Upstream:
@@ -231,9 +268,9 @@ class RelayResponse(StreamingResponse):
     `send` fails and the body is never read.
     """
 
-    def __init__(self, upstream: Upstream, service: str) -> None:
+    def __init__(self, upstream: Upstream, service: str, base_url: str) -> None:
         super().__init__(_relay(upstream, service), status_code=upstream.response.status_code)
-        self.raw_headers = relayed_headers(upstream.response, NOT_RELAYED)
+        self.raw_headers = relayed_headers(upstream.response, service, base_url, NOT_RELAYED)
         self.upstream = upstream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

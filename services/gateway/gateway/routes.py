@@ -18,16 +18,16 @@ from gateway.dependencies import (
     SettingsDep,
     StreamClient,
     Telemetry,
+    enforce_rate_limit,
     identity,
     stream_slots,
 )
 from gateway.proxy import forward, read_body, upstream_path
-from gateway.ratelimit import RateLimiter
-from gateway.redis_client import PoolExhaustedError
 from gateway.settings import Settings
 from gateway.storage import stats_per_service
 from gateway.streams import TooManyStreamsError, is_stream
 from gateway.websocket_proxy import POLICY_VIOLATION, TRY_AGAIN_LATER, proxy_websocket
+from service_runtime.refusals import refuse
 
 router = APIRouter()
 
@@ -41,6 +41,14 @@ DEMO_PAGE = resources.files("gateway").joinpath("static/index.html").read_text(e
 async def demo_page() -> HTMLResponse:
     """Latest articles, a chat room, the live event stream and processing, each through this gateway."""
     return HTMLResponse(DEMO_PAGE)
+
+
+@router.get("/favicon.ico", include_in_schema=False, status_code=status.HTTP_204_NO_CONTENT)
+async def favicon() -> Response:
+    """No icon, said at once: a browser asks on every page load, and the proxy's route took the
+    name for a service (a redirect to `/favicon.ico/`, then a 404 naming no service). A 204, not a
+    404: a browser shows it as no icon without an error in its console; cached for a day."""
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"Cache-Control": "max-age=86400"})
 
 
 async def _fetch_part(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
@@ -138,35 +146,38 @@ async def proxy(
 async def proxy_ws(websocket: WebSocket, service: str) -> None:
     """A WebSocket to `/chat/ws/chat/lobby` reaches the chat service's `/ws/chat/lobby`.
 
-    Refusals close before accept (HTTP 403 over a real socket): an unknown service or a bad path
-    with 1008, a client over its rate limit or stream cap with 1013 (try again later).
+    Refused before accept with the HTTP answer the same request would get, where the server
+    carries the ASGI denial response (uvicorn): 404 for an unknown service, 400 for a bad path,
+    429 or 503 with Retry-After over the rate limit, a stream cap or a busy Redis. Elsewhere it
+    closes: 1008 for the first two, 1013 (try again later) for the rest.
     """
     settings: Settings = websocket.state.settings
     base_url = settings.upstreams().get(service)
     try:
         path = upstream_path(websocket)
     except HTTPException as refused:
-        await websocket.close(POLICY_VIOLATION, str(refused.detail))
+        await _refuse(websocket, refused, POLICY_VIOLATION)
         return
     if base_url is None:
-        await websocket.close(POLICY_VIOLATION, f"Unknown service {service!r}")
+        unknown = HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Unknown service {service!r}")
+        await _refuse(websocket, unknown, POLICY_VIOLATION)
         return
     who = identity(websocket)
-    limiter: RateLimiter = websocket.state.rate_limiter
     try:
-        allowed = (await limiter.hit(who)).allowed
-    except PoolExhaustedError:
-        await websocket.close(TRY_AGAIN_LATER, "The gateway is busy; try again")
-        return
-    if not allowed:
-        await websocket.close(TRY_AGAIN_LATER, "Rate limit exceeded")
+        await enforce_rate_limit(websocket, websocket.state.rate_limiter)
+    except HTTPException as refused:
+        await _refuse(websocket, refused, TRY_AGAIN_LATER)
         return
     slots = stream_slots(websocket)
     try:
         with slots.slot(who):
             await proxy_websocket(websocket, websocket.state.stream_client, base_url, path)
     except TooManyStreamsError as refused:
-        await websocket.close(TRY_AGAIN_LATER, str(refused.as_http().detail))
+        await _refuse(websocket, refused.as_http(), TRY_AGAIN_LATER)
+
+
+async def _refuse(websocket: WebSocket, refused: HTTPException, close_code: int) -> None:
+    await refuse(websocket, refused.status_code, close_code, str(refused.detail), refused.headers)
 
 
 # One route per method, each with an operation id of its own: a single `api_route` with seven

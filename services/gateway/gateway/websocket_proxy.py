@@ -4,7 +4,10 @@ The upstream side is httpx-ws on the gateway's stream client, so it goes through
 transport seam as every other upstream call (tests reach in-process upstreams through it).
 The client's handshake is answered only once the upstream has answered its own: an upstream
 that closes before accepting gets the client closed before accept too, with the upstream's code
-(a real server sends that as HTTP 403, as uvicorn does for any close before accept).
+(a real server sends that as HTTP 403, as uvicorn does for any close before accept). An upstream
+that answers its handshake with an HTTP status (a real server's refusal) gets the client the
+same 4xx, a 502 for anything else, where the gateway's server carries the ASGI denial response;
+elsewhere 1008.
 """
 
 import asyncio
@@ -19,6 +22,7 @@ from httpx_ws import WebSocketDisconnect as UpstreamClosed
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.proxy import forwarded_headers, upstream_url
+from service_runtime.refusals import refuse
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +32,7 @@ E = TypeVar("E", bound=BaseException)
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 TRY_AGAIN_LATER = 1013
+BAD_GATEWAY = 502
 # Not on the wire (1005 means "no code was sent"): a client close without one is passed on as 1000.
 NO_STATUS = 1005
 
@@ -58,7 +63,7 @@ async def proxy_websocket(websocket: WebSocket, client: httpx.AsyncClient, base_
         # The upstream answered the handshake with a plain HTTP status (a real server's 403).
         status_code = _first(group).response.status_code
         logger.info("upstream refused the WebSocket at %s with HTTP %d", url.path, status_code)
-        await _close(websocket, POLICY_VIOLATION, f"upstream refused: HTTP {status_code}")
+        await _refuse(websocket, status_code)
     except* (httpx.TransportError, WebSocketNetworkError) as group:
         logger.warning("WebSocket upstream at %s failed: %r", url.path, _first(group))
         await _close(websocket, INTERNAL_ERROR, "upstream unavailable")
@@ -74,6 +79,13 @@ def _first(group: BaseExceptionGroup[E]) -> E:
     """The first exception in `group`, however deep (httpx-ws nests task groups)."""
     first: E | BaseExceptionGroup[E] = group.exceptions[0]
     return _first(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+async def _refuse(websocket: WebSocket, upstream_status: int) -> None:
+    """Refuse the client as the upstream refused the gateway: its 4xx, or 502."""
+    relayed = upstream_status if 400 <= upstream_status < 500 else BAD_GATEWAY
+    with suppress(RuntimeError, WebSocketDisconnect, OSError):  # the client may be gone already
+        await refuse(websocket, relayed, POLICY_VIOLATION, f"upstream refused: HTTP {upstream_status}")
 
 
 async def _close(websocket: WebSocket, code: int, reason: str | None) -> None:

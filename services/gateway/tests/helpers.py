@@ -9,14 +9,18 @@ import httpx
 from fastapi import FastAPI, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 
+from service_runtime import refusals
+
 # The tests' rate-limit window: a day. The limit counts in fixed windows (gateway/ratelimit.py),
 # and a test's few requests that straddled two would each window allow the whole limit again.
 LONG_WINDOW = 86_400
 
 
 def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
-    """An upstream that answers /health and echoes every other request back as JSON; WebSockets
-    at /ws/echo (the close codes its clients send are appended to `closes`), /ws/headers and /ws/refuse.
+    """An upstream that answers /health and echoes every other request back as JSON (`status`,
+    `location`, `pad`, `cookies` and `served` in the query shape the answer); WebSockets
+    at /ws/echo (the close codes its clients send are appended to `closes`), /ws/chatty, /ws/headers
+    and /ws/refuse.
 
     Header values are echoed as Starlette reads them, as Latin-1: `.encode("latin-1")` gives back
     the bytes the upstream received."""
@@ -63,9 +67,23 @@ def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
         )
         await websocket.close()
 
+    @app.websocket("/ws/chatty")
+    async def chatty(websocket: WebSocket) -> None:
+        """Talks at once and goes on, as a busy room does: 20 messages after accept, one for each received."""
+        await websocket.accept()
+        for i in range(20):
+            await websocket.send_text(f"{name}: news {i}")
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            await websocket.send_text(f"{name}: noted")
+
     @app.websocket("/ws/refuse")
     async def refuse(websocket: WebSocket) -> None:
         await websocket.close(4001, "no token")
+
+    @app.websocket("/ws/deny")
+    async def deny(websocket: WebSocket) -> None:
+        """A 401 to the handshake where the server can send one (uvicorn), else close 4001."""
+        await refusals.refuse(websocket, 401, 4001, "no token")
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def echo(path: str, request: Request) -> Response:
@@ -87,6 +105,8 @@ def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
             reply.set_cookie("b", "2")
             return reply
         headers = {"x-upstream": name} | ({"www-authenticate": "Bearer"} if status == 401 else {})
+        if (location := request.query_params.get("location")) is not None:  # with a 3xx status: a redirect
+            headers["location"] = location
         if request.query_params.get("served"):  # what a real upstream's uvicorn adds to every answer
             headers |= {"date": "Mon, 01 Jan 2024 00:00:00 GMT", "server": "upstream-uvicorn"}
         return JSONResponse(echoed, status_code=status, headers=headers)
@@ -118,6 +138,39 @@ class _Lines(logging.Handler):
         self.lines.append(self.format(record))
 
 
+class _Records(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def logged_records(*names: str) -> Iterator[list[logging.LogRecord]]:
+    """The records the loggers `names` (and those below them) write, from INFO up, while the block
+    runs; entered as `logged_lines` is, once the server runs."""
+    records: list[logging.LogRecord] = []
+    with _handled_by(_Records(records), names):
+        yield records
+
+
+@contextmanager
+def _handled_by(handler: logging.Handler, names: tuple[str, ...]) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
 @contextmanager
 def logged_lines(*names: str) -> Iterator[list[str]]:
     """The messages the loggers `names` write, from INFO up, while the block runs.
@@ -126,15 +179,5 @@ def logged_lines(*names: str) -> Iterator[list[str]]:
     where `caplog` listens. Enter it once the server runs (uvicorn's set-up drops a logger's handlers).
     """
     lines: list[str] = []
-    handler = _Lines(lines)
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    try:
+    with _handled_by(_Lines(lines), names):
         yield lines
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.removeHandler(handler)
-            logger.setLevel(level)

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 
 from fastapi_testkit import LifespanClient, LiveServer, eventually
 from gateway.proxy import checked_path
@@ -104,6 +104,54 @@ async def test_one_date_and_one_server_header_reach_the_client_over_a_real_socke
     assert ("content-length" not in response.headers) is streamed
     assert len(response.headers.get_list("date")) == 1
     assert response.headers.get_list("server") == ["uvicorn"]
+
+
+async def test_a_slash_redirect_of_an_upstream_is_followed_through_the_gateway(
+    client: LifespanClient, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    """FastAPI redirects `/api/articles` to `/api/articles/`, on the URL it was asked at: the
+    upstream's own. Relayed as it was, the client went around the gateway and its limits."""
+    articles = FastAPI()
+
+    @articles.get("/api/articles/")
+    async def listed(limit: int) -> list[int]:
+        return list(range(limit))
+
+    upstreams["articles.test"] = httpx.ASGITransport(app=articles)
+
+    response = await client.get("/articles/api/articles", params={"limit": 1})
+    followed = await client.get("/articles/api/articles", params={"limit": 1}, follow_redirects=True)
+
+    assert (response.status_code, response.headers["location"]) == (307, "/articles/api/articles/?limit=1")
+    assert (followed.status_code, followed.json(), followed.url.path) == (200, [0], "/articles/api/articles/")
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["sent whole", "streamed"])
+@pytest.mark.parametrize(
+    ("location", "relayed"),
+    [
+        ("http://articles.test/api/x/?q=1#top", "/articles/api/x/?q=1#top"),
+        ("/api/x/", "/articles/api/x/"),  # on the upstream's origin, which it implies
+        ("y", "/articles/api/y"),  # relative to the upstream path asked, /api/x
+        ("//articles.test/z", "/articles/z"),
+        ("http://articles.test", "/articles/"),
+        ("http://elsewhere.test/login", None),  # another origin: None, left as it is
+        ("https://articles.test/api/x/", None),  # another scheme is another origin
+        ("http://articles.test:8080/api/x/", None),  # and another port
+        ("http://chat.test/api/x/", None),  # another upstream's: not this service's path
+    ],
+)
+async def test_a_location_on_the_upstreams_origin_leads_to_the_gateways_path(
+    client: LifespanClient, location: str, relayed: str | None, streamed: bool
+) -> None:
+    from gateway.proxy import BUFFERED_MAX_BYTES
+
+    params: dict[str, str | int] = {"status": 302, "location": location, "pad": BUFFERED_MAX_BYTES if streamed else 0}
+    response = await client.get("/articles/api/x", params=params)
+
+    assert response.status_code == 302, response.text
+    assert ("content-length" not in response.headers) is streamed  # the relay asked for
+    assert response.headers.get_list("location") == [relayed or location]
 
 
 async def test_an_unknown_service_is_404(client: LifespanClient) -> None:

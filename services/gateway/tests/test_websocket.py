@@ -2,10 +2,14 @@
 
 In-process the gateway's client is the kit's WebSocketConnector and its upstream the fake chat
 behind httpx-ws's transport; over real sockets both run under uvicorn and the client is the
-`websockets` library, where a close before accept arrives as HTTP 403 (DESIGN.md section 6).
+`websockets` library, where a close before accept arrives as a bare HTTP 403 (DESIGN.md section
+6) and a refusal of the gateway's own as its HTTP status (the ASGI denial response).
 """
 
 import asyncio
+import json
+import logging
+from contextlib import AsyncExitStack
 
 import httpx
 import pytest
@@ -15,13 +19,14 @@ from httpx_ws import WebSocketDisconnect
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.types import Message
 
-from fastapi_testkit import LifespanClient, eventually, lifespan_client, live_server
+from fastapi_testkit import LifespanClient, LiveServer, eventually, lifespan_client, live_server
 from fastapi_testkit.routing import RoutingTransport
 from fastapi_testkit.websocket import WebSocketConnector
 from gateway.app import create_app
 from gateway.settings import Settings
+from gateway.streams import STREAM_RETRY_AFTER
 
-from .helpers import failing, fake_upstream
+from .helpers import failing, fake_upstream, logged_records
 
 pytestmark = [pytest.mark.websocket, pytest.mark.proxy]
 
@@ -92,6 +97,83 @@ async def test_what_the_gateway_refuses_is_closed_before_accept(
     assert closed.value.code == code
 
 
+async def _refusal(url: str, headers: dict[str, str] | None = None) -> websockets.InvalidStatus:
+    """The HTTP answer a real client gets when its handshake is refused."""
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(url, additional_headers=headers):
+            pass  # pragma: no cover (the handshake is refused)
+    return refused.value
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "detail"),
+    [
+        pytest.param("/billing/ws", 404, "Unknown service 'billing'", id="unknown-service"),
+        pytest.param("/chat/%2e%2e/ws", 400, "Path must not contain '..' segments", id="bad-path"),
+    ],
+)
+async def test_over_a_real_socket_a_refusal_is_answered_with_its_http_status(
+    live_server: LiveServer, path: str, status: int, detail: str
+) -> None:
+    """uvicorn carries the ASGI denial response: the client reads why, not a bare 403
+    (in-process, without the extension, the same refusals are the close codes above)."""
+    refused = await _refusal(f"{live_server.ws_url}{path}")
+
+    assert refused.response.status_code == status, refused.response.body
+    assert json.loads(refused.response.body) == {"detail": detail}
+
+
+async def test_over_a_real_socket_a_client_over_its_rate_limit_gets_429_with_retry_after(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    limited = settings.model_copy(update={"rate_limit": 1, "rate_limit_window": 3600})
+    async with live_server(create_app(limited, transport=RoutingTransport(upstreams))) as gateway:
+        url = f"{gateway.ws_url}/chat/ws/echo"
+        async with websockets.connect(url) as first:
+            await first.send("hi")
+            assert await first.recv() == "chat: hi"
+        refused = await _refusal(url)
+
+    assert refused.response.status_code == 429, refused.response.body
+    assert 0 < int(refused.response.headers["Retry-After"]) <= 3600
+    assert json.loads(refused.response.body) == {"detail": "Rate limit exceeded"}
+
+
+async def test_over_a_real_socket_a_client_over_its_stream_cap_gets_429_and_over_the_total_503(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    capped = settings.model_copy(update={"max_streams": 3, "max_streams_per_client": 2})
+    async with (
+        live_server(create_app(capped, transport=RoutingTransport(upstreams))) as gateway,
+        AsyncExitStack() as sockets,
+    ):
+        url = f"{gateway.ws_url}/chat/ws/echo"
+        for key in ("alice", "alice", "bob"):  # each holds a slot while it is open
+            await sockets.enter_async_context(websockets.connect(url, additional_headers={"X-API-Key": key}))
+        over_client = await _refusal(url, {"X-API-Key": "alice"})
+        over_total = await _refusal(url, {"X-API-Key": "bob"})
+
+    for refused, status in ((over_client, 429), (over_total, 503)):
+        assert refused.response.status_code == status, refused.response.body
+        assert refused.response.headers["Retry-After"] == str(STREAM_RETRY_AFTER)
+    assert json.loads(over_client.response.body) == {"detail": "Too many open streams for this client"}
+    assert json.loads(over_total.response.body) == {"detail": "Too many open streams"}
+
+
+async def test_in_process_a_client_over_its_stream_cap_is_closed_with_1013(
+    settings: Settings, upstreams: dict[str, httpx.AsyncBaseTransport]
+) -> None:
+    app = create_app(settings.model_copy(update={"max_streams_per_client": 1}), transport=RoutingTransport(upstreams))
+    async with lifespan_client(app) as client:
+        ws = WebSocketConnector(app, state=client.state)
+        async with ws.connect("/chat/ws/echo", headers=ALICE):
+            with pytest.raises(WebSocketDisconnect) as closed:
+                async with ws.connect("/chat/ws/echo", headers=ALICE):
+                    pass  # pragma: no cover
+
+    assert (closed.value.code, closed.value.reason) == (1013, "Too many open streams for this client")
+
+
 @pytest.mark.slow
 async def test_over_real_sockets_frames_pass_and_a_refusal_is_403(settings: Settings) -> None:
     closes: list[int] = []
@@ -124,6 +206,39 @@ async def test_over_real_sockets_frames_pass_and_a_refusal_is_403(settings: Sett
                 async with websockets.connect(f"{base}/chat/ws/refuse"):
                     pass  # pragma: no cover
             assert refused.value.response.status_code == 403
+            # An upstream's own HTTP answer to the handshake reaches the client as it was.
+            denied = await _refusal(f"{base}/chat/ws/deny")
+            assert denied.response.status_code == 401, denied.response.body
+
+
+@pytest.mark.parametrize("leaves", ["closes", "drops the connection"])
+async def test_a_client_that_sends_and_leaves_at_once_is_no_error_over_real_sockets(
+    settings: Settings, leaves: str
+) -> None:
+    """A message, then gone, while the upstream talks: the gateway's send to the client fails
+    (Starlette's WebSocketDisconnect, inside httpx-ws's task group), which was an "Exception in
+    ASGI application" with a traceback each time. A client that leaves is a normal exit: nothing
+    from WARNING up, on either server."""
+    tries = 20
+    async with live_server(fake_upstream("chat"), ws="websockets-sansio") as chat:
+        gateway_app = create_app(settings.model_copy(update={"chat_url": chat.url}))
+        async with live_server(gateway_app, ws="websockets-sansio") as gateway:
+            slots = gateway.state["stream_slots"]
+            with logged_records("uvicorn", "gateway", "httpx", "httpx_ws", "asyncio") as records:
+                for _ in range(tries):
+                    socket = await websockets.connect(f"{gateway.ws_url}/chat/ws/chatty")
+                    await socket.send("hello")
+                    if leaves == "closes":
+                        await socket.close()
+                    else:
+                        socket.transport.abort()
+
+                    async def its_session_ended() -> bool:
+                        return not slots.open
+
+                    await eventually(its_session_ended, message=f"stream slots still open: {slots.open}")
+
+    assert [f"{r.name}: {r.getMessage()} {r.exc_info!r}" for r in records if r.levelno >= logging.WARNING] == []
 
 
 async def test_a_handshake_header_that_is_not_ascii_reaches_the_upstream_as_its_bytes(

@@ -4,7 +4,8 @@ Run as many as the work needs; each takes jobs from the Redis stream, up to
 queue.WORKER_CONCURRENCY at a time, and acknowledges a job only once it has ended. A worker
 that dies (SIGKILL, a crash) leaves its jobs unacknowledged: another worker takes them after
 `PROCESSING_REDELIVERY_DELAY` seconds. SIGTERM or Ctrl-C stop it; jobs running then are
-cancelled and record their failure, as a cancelled background task does.
+cancelled and record their failure, as a cancelled background task does, before it lets go of
+its database.
 """
 
 import asyncio
@@ -12,9 +13,10 @@ import contextlib
 import logging
 import signal
 import sys
+from typing import Any
 
 import uvloop
-from taskiq import AsyncBroker, TaskiqEvents, TaskiqState
+from taskiq import AsyncBroker, TaskiqEvents, TaskiqMessage, TaskiqMiddleware, TaskiqState
 from taskiq.api import run_receiver_task
 
 from processing.queue import WORKER_CONCURRENCY, make_broker
@@ -27,6 +29,29 @@ logger = logging.getLogger("processing.worker")
 # The name (CLIENT SETNAME) of a worker's Redis connections: the service's, with its role, so
 # that CLIENT LIST, and a fault test's kill, tell them from the API's (named `processing`).
 WORKER_CLIENT_NAME = "processing-worker"
+
+
+class RunningJobs(TaskiqMiddleware):
+    """The jobs running in this worker. A cancelled listener leaves the jobs it started running:
+    the worker's stop cancels them itself, so that each records its failure while the database
+    is still open, and none outlives the worker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        task = asyncio.current_task()  # the receiver runs each job in a task of its own
+        if task is not None:
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return message
+
+    async def cancel(self) -> None:
+        """Cancel every running job and wait until each has ended."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 def worker_broker(settings: Settings) -> AsyncBroker:
@@ -50,12 +75,15 @@ def worker_broker(settings: Settings) -> AsyncBroker:
 async def work(settings: Settings) -> None:
     """Take and run jobs until cancelled (SIGTERM, SIGINT)."""
     broker = worker_broker(settings)
+    jobs = RunningJobs()
+    broker.add_middlewares(jobs)
     broker.is_worker_process = True
     await broker.startup()
     logger.info("worker ready")
     try:
         await run_receiver_task(broker, run_startup=False, max_async_tasks=WORKER_CONCURRENCY)
     finally:
+        await jobs.cancel()
         await broker.shutdown()
 
 

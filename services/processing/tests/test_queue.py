@@ -9,16 +9,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
 from fakeredis import FakeAsyncRedis, FakeAsyncRedisConnection, FakeServer
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from taskiq import AsyncBroker, TaskiqState
 from taskiq.api import run_receiver_task
 
 from fastapi_testkit import LifespanClient, eventually, lifespan_client
+from processing import worker
 from processing.app import create_app
 from processing.models import Article
 from processing.queue import (
@@ -33,7 +36,7 @@ from processing.queue import (
 from processing.settings import Settings
 from processing.summary import TransientError
 
-from .helpers import PostArticle, wait_for_status
+from .helpers import GatedSummarizer, PostArticle, wait_for_status
 
 pytestmark = pytest.mark.background
 
@@ -259,3 +262,116 @@ async def test_the_stream_broker_waits_for_a_redis_it_cannot_reach(
     assert processed["summary"] == "Redis is back."
     assert delays()[:3] == ["0.1 s", "0.2 s", "0.4 s"]
     assert listens(caplog) == 1
+
+
+async def test_the_stream_broker_deletes_each_finished_job_from_the_stream(
+    client: LifespanClient, post_article: PostArticle, settings: Settings
+) -> None:
+    """A finished job is acknowledged and deleted from the stream (XDEL): acknowledged only,
+    every entry would stay in the stream for ever, and it would grow with every job."""
+    server = FakeServer()
+    broker = fake_broker(settings, server)
+    assert isinstance(broker, ReclaimingStreamBroker)
+    async with listening(broker, client, settings), Redis(connection_pool=broker.connection_pool) as redis:
+        ids = [(await post_article(content=f"Job {n}."))["id"] for n in range(5)]
+        for article_id in ids:
+            await enqueue(broker, article_id)
+        for article_id in ids:
+            await wait_for_status(client, article_id, "processed")
+
+        async def drained() -> bool:
+            pending = await redis.xpending(QUEUE_NAME, QUEUE_NAME)
+            assert (await redis.xlen(QUEUE_NAME), pending["pending"]) == (0, 0)
+            return True
+
+        await eventually(drained, message="finished jobs stayed in the stream")
+
+
+async def test_retries_wait_the_doubling_delay_no_longer(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """Before attempt n+1 the job waits about retry_delay x 2^(n-1): never longer (the lease
+    and redelivery delay are checked against that back-off, Settings.job_budget), and no less
+    than a jitter could take off it. Bounds, not exact values, read from the job's log."""
+    caplog.set_level(logging.WARNING, logger="processing.tasks")
+    base = 0.02
+    scaled = settings.model_copy(update={"retry_delay": base, "max_attempts": 4})
+
+    article = await run_in_queue_mode(scaled, FlakySummarizer(failures=99, error=TransientError("busy")))
+
+    assert article["status"] == "failed"
+    delays = [float(m.split(" again in ")[1].removesuffix(" s")) for m in caplog.messages if " again in " in m]
+    assert len(delays) == 3
+    for attempt, delay in enumerate(delays, start=1):
+        nominal = base * 2 ** (attempt - 1)
+        assert JITTER_FLOOR * nominal <= delay <= nominal, (attempt, delays)
+    assert sum(delays) <= scaled.job_budget() - scaled.max_attempts * scaled.summary_timeout
+
+
+# The least share of its nominal back-off a retry may wait: room for a jitter, and still above
+# half, which is what the exponent one too low would give.
+JITTER_FLOOR = 0.75
+
+
+class ShutdownGatedSummarizer:
+    """Summarises only once `shutdown` is set, and `SECONDS` after: a job still running when
+    the app begins to shut down. `started` is set on its call."""
+
+    SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self.started, self.shutdown = asyncio.Event(), asyncio.Event()
+
+    async def __call__(self, content: str) -> str:
+        self.started.set()
+        await self.shutdown.wait()
+        await asyncio.sleep(self.SECONDS)
+        return f"finished during shutdown: {content}"
+
+
+async def test_a_job_of_the_in_memory_broker_running_at_shutdown_is_finished(settings: Settings) -> None:
+    """Queue mode without Redis runs jobs in the API process: shutdown waits for a running job
+    (up to runners.JOBS_SHUTDOWN_GRACE), so it ends `processed` by the time the app has stopped,
+    not cut off with its article left `processing` or `failed`."""
+    summarizer = ShutdownGatedSummarizer()
+    scaled = settings.model_copy(update={"mode": "queue", "summarizer": summarizer})
+    async with lifespan_client(create_app(scaled)) as client:
+        created = (await client.post("/api/articles/", json={"title": "T", "content": "C."})).json()
+        assert (await client.post(f"/api/articles/{created['id']}/process")).status_code == 202
+        async with asyncio.timeout(10):
+            await summarizer.started.wait()
+        summarizer.shutdown.set()  # the lifespan's exit, below, is the shutdown
+
+    async with lifespan_client(create_app(scaled)) as after:
+        article = (await after.get(f"/api/articles/{created['id']}")).json()
+    assert (article["status"], article["summary"]) == ("processed", "finished during shutdown: C.")
+
+
+async def test_a_worker_stopped_mid_job_records_the_job_cancelled(
+    client: LifespanClient, post_article: PostArticle, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM cancels `worker.work` (worker._until_signalled): the running job is cancelled, and
+    by the time `work` has returned its article has ended `failed` ("cancelled"), which the
+    client sees and may trigger again, not left `processing` until its lease is over
+    (docs/processing.md). Here on fakeredis, the task cancelled by the test; test_workers.py
+    sends the signal to a real process."""
+    server = FakeServer()
+    monkeypatch.setattr(
+        worker, "make_broker", partial(make_broker, connection_class=FakeAsyncRedisConnection, server=server)
+    )
+    gated = GatedSummarizer()
+    on_redis = settings.model_copy(update={"mode": "queue", "redis_url": "redis://fakeredis/0", "summarizer": gated})
+    running = asyncio.create_task(worker.work(on_redis))
+    sender = fake_broker(settings, server)  # the API's side of the queue
+    try:
+        article = await post_article(content="Stopped mid-job.")
+        await enqueue(sender, article["id"])
+        await gated.wait_started()
+    finally:
+        await sender.shutdown()
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+    stopped = (await client.get(f"/api/articles/{article['id']}")).json()
+    assert (stopped["status"], stopped["error"]) == ("failed", "CancelledError: processing was cancelled")
+    again = await client.post(f"/api/articles/{article['id']}/process")
+    assert again.status_code == 202, again.text

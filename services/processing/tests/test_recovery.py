@@ -15,10 +15,12 @@ import httpx
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import BrokerMessage, InMemoryBroker
 
 from fastapi_testkit import eventually, lifespan_client
 from fastapi_testkit.process import served_module
+from processing import storage
 from processing.app import create_app
 from processing.models import Article, Status
 from processing.settings import Settings
@@ -108,6 +110,61 @@ async def test_a_trigger_whose_send_to_the_queue_fails_is_accepted_and_recovered
 
     assert recovered["summary"] == "SENT WHILE REDIS WAS DOWN."
     assert sends == 2
+
+
+@pytest.mark.parametrize("failing", ["database", "queue"])
+async def test_recovery_goes_on_after_a_pass_that_failed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, failing: Literal["database", "queue"]
+) -> None:
+    """One pass raising (the database unreachable at startup, or the queue refusing the send)
+    is logged, and the next passes still run: an expired claim is recovered afterwards."""
+    scaled = settings.model_copy(
+        update={
+            "mode": "queue" if failing == "queue" else "background",
+            "summarizer": shout,
+            "lease": 0.5,
+            "summary_timeout": 0.1,
+            "recovery_interval": 0.1,
+            "max_attempts": 1,
+        }
+    )
+    failures = 0
+    if failing == "database":
+        reclaim = storage.reclaim_expired
+
+        async def fails_once(session: AsyncSession, lease: float) -> list[int]:
+            nonlocal failures
+            if failures == 0:
+                failures += 1
+                raise OSError("the database is unreachable")
+            return await reclaim(session, lease)
+
+        monkeypatch.setattr(storage, "reclaim_expired", fails_once)
+    else:
+        kick = InMemoryBroker.kick
+
+        async def first_send_fails(self: InMemoryBroker, message: BrokerMessage) -> None:
+            nonlocal failures
+            if failures == 0:
+                failures += 1
+                raise RedisConnectionError("Connection refused")
+            await kick(self, message)
+
+        monkeypatch.setattr(InMemoryBroker, "kick", first_send_fails)
+    async with lifespan_client(create_app(scaled)) as client:
+        article = await create_article(client, content="Claimed, then lost.")
+        async with client.state["sessionmaker"]() as session:
+            await session.execute(
+                update(Article)
+                .where(Article.id == article["id"])
+                .values(status=Status.PROCESSING, claimed_at=datetime.now(UTC) - timedelta(seconds=5))
+            )
+            await session.commit()
+
+        recovered = await wait_for_status(client, article["id"], "processed")
+
+    assert recovered["summary"] == "CLAIMED, THEN LOST."
+    assert failures == 1
 
 
 @pytest.mark.slow

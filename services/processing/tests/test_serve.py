@@ -15,7 +15,7 @@ from fastapi_testkit.probes import assert_connection_limits
 from fastapi_testkit.process import served_module, uvicorn_arguments
 from processing.__main__ import main
 from processing.serving import ServingSettings
-from service_runtime.serving import GuardedHttpToolsProtocol, guarded
+from service_runtime.serving import DenyingWebSocketProtocol, GuardedHttpToolsProtocol, guarded
 
 from .helpers import create_article, wait_for_status
 
@@ -58,7 +58,7 @@ def test_the_port_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
 def test_it_serves_on_the_deployed_stack_with_its_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROCESSING_ACCESS_LOG", raising=False)
     served = uvicorn_arguments(main, [], monkeypatch)
-    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", "websockets-sansio", False)
+    assert (served["loop"], served["ws"], served["access_log"]) == ("uvloop", DenyingWebSocketProtocol, False)
     assert issubclass(served["http"], GuardedHttpToolsProtocol)  # httptools, with deadlines and caps
 
     monkeypatch.setenv("PROCESSING_ACCESS_LOG", "true")
@@ -80,5 +80,5 @@ def test_the_served_process_refuses_oversized_and_stalled_connections(tmp_path: 
 async def test_the_guarded_protocol_refuses_oversized_and_stalled_connections_in_process(app: FastAPI) -> None:
     """The same probes against the app under uvicorn in this process, where coverage sees the protocol."""
     limits = ServingSettings(head_timeout=0.5, body_timeout=0.5)
-    async with live_server(app, http=guarded(limits), ws="websockets-sansio") as server:
+    async with live_server(app, http=guarded(limits), ws=DenyingWebSocketProtocol) as server:
         await asyncio.to_thread(assert_connection_limits, server.url, head_timeout=0.5, body_timeout=0.5)

@@ -208,6 +208,29 @@ async def test_a_worker_killed_mid_job_loses_nothing(
     assert len(summary_calls(calls)) == 6  # each job twice: once killed, once to the end
 
 
+async def test_a_worker_sigtermed_mid_job_records_it_cancelled_and_exits(
+    settings: Settings, redis_url: str, worker_env: dict[str, str], calls: Path, tmp_path: Path
+) -> None:
+    """SIGTERM, as a deploy or `docker stop` sends: the worker cancels its running jobs, each
+    recorded `failed` ("cancelled", which the client sees and may trigger again) rather than
+    left `processing` until its lease is over, and exits 0."""
+    async with lifespan_client(create_app(queue_settings(settings, redis_url))) as client:
+        # The job outlasts the test unless stopped; its timeout and the redelivery delay longer still.
+        held = {"SLOW_SUMMARY_SECONDS": "60", "PROCESSING_SUMMARY_TIMEOUT": "30", "PROCESSING_REDELIVERY_DELAY": "40"}
+        with worker(worker_env | held, tmp_path / "worker.log") as running:
+            [article_id] = await accept(client, 1, "Stopped mid-job.")
+
+            async def started() -> bool:
+                return summary_calls(calls) == ["Stopped mid-job."]
+
+            await eventually(started, timeout=10, message="the job never started")
+            running.send_signal(signal.SIGTERM)
+            assert running.wait(timeout=10) == 0, (tmp_path / "worker.log").read_text()
+        stopped = (await client.get(f"/api/articles/{article_id}")).json()
+
+    assert (stopped["status"], stopped["error"]) == ("failed", "CancelledError: processing was cancelled")
+
+
 async def test_the_api_process_killed_after_accepting_loses_nothing(
     settings: Settings, redis_url: str, worker_env: dict[str, str], calls: Path, tmp_path: Path
 ) -> None:

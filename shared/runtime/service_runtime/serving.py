@@ -21,6 +21,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from service_runtime.redaction import REDACTED_LOGGERS, the_redactor
 
@@ -165,6 +166,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
 
+class DenyingWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol, with a refusal sent as an HTTP denial response
+    (`websocket.http.response`: refusals.py) counted as a finished handshake.
+
+    uvicorn 0.54 does not mark the handshake done after a denial response, and logs "ASGI
+    callable returned without completing handshake." at ERROR after every refused token, room or
+    cap, though the client got its answer (chat's test_live_server.py reads the log). The fix is
+    pending upstream; the cap on uvicorn (README.md) covers this subclass too.
+    """
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            self.handshake_complete = True
+
+
 def guarded(limits: ServingSettings) -> type[GuardedHttpToolsProtocol]:
     """The protocol class with `limits`: uvicorn takes a class and makes one per connection."""
     return type("ServedProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
@@ -206,7 +223,7 @@ def run(app: str | Callable[..., Any], service: str, host: str, port: int, *, fa
         # endpoint 2.2x faster than asyncio and h11 with an access log (root README, "Serving").
         loop="uvloop",
         http=guarded(limits),
-        ws="websockets-sansio",
+        ws=DenyingWebSocketProtocol,
         ws_max_size=limits.ws_max_bytes,
         access_log=limits.access_log,
         log_config=log_config(),

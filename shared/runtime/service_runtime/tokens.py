@@ -18,10 +18,14 @@ class AuthenticationError(Exception):
     """The token is missing, malformed, expired, wrongly signed, or lacks a usable subject."""
 
 
-def authenticate(token: str, secret: str) -> User:
-    """The user a valid token names; `AuthenticationError` for any other token."""
+def authenticate(token: str, secret: str, leeway: float = 0) -> User:
+    """The user a valid token names; `AuthenticationError` for any other token.
+
+    `leeway`: seconds by which the issuer's clock may differ from this one. A token is still
+    valid that long past its `exp`, and already valid that long before its `nbf` or `iat`.
+    """
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}, leeway=leeway)
     except jwt.InvalidTokenError as error:
         raise AuthenticationError(str(error)) from error
     subject = claims["sub"]
