@@ -13,8 +13,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -44,6 +45,10 @@ START_ORDER = ["repo", "articles", "kit", "chat", "events", "processing", "gatew
 # measured by `--cov` (they are not the code under measure).
 EXAMPLES = "examples"
 XDIST_OPTIONS = ("-n", "--numprocesses", "--dist", "--maxprocesses")
+# `--busy`: a shared CI runner, imitated: processes that spin at the tests' own priority (they
+# inherit its nice level) for the whole run, so every timing in the suites meets a busy machine.
+BUSY_LOOP = "while True: pass"
+BUSY_PROCESSES = 2
 _print_lock = threading.Lock()
 
 
@@ -139,6 +144,22 @@ def tally(verdicts: list[tuple[str, str]]) -> str:
     return line + (f": {', '.join(failed)}" if failed else "")
 
 
+@contextmanager
+def busy_machine(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` busy-loop processes for the length of the block; killed at its end, whatever happens."""
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(count):
+            processes.append(subprocess.Popen([sys.executable, "-c", BUSY_LOOP]))
+        if processes:
+            print(f"=== {count} busy-loop processes beside the suites: pids {[p.pid for p in processes]}", flush=True)
+        yield processes
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
 def run_all(suites: dict[str, Callable[[], Result]], jobs: int) -> list[Result]:
     """Every suite, `jobs` at a time, longest first; the results in the suites' own order."""
     order = sorted(suites, key=lambda name: START_ORDER.index(name) if name in START_ORDER else len(START_ORDER))
@@ -155,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--slow", action="store_true", help="also run the tests marked slow (CI does)")
     parser.add_argument("--jobs", type=int, help="suites at once (default: 2 embedded, 1 real; 1 = live output)")
+    parser.add_argument(
+        "--busy", action="store_true", help=f"with {BUSY_PROCESSES} busy-loop processes for the whole run (as CI does)"
+    )
     options, pytest_args = parser.parse_known_args(argv)
     jobs = options.jobs or (SIDE_BY_SIDE if options.backend == "embedded" else IN_SEQUENCE)
     slow = options.slow or options.cov
@@ -184,11 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     suites[EXAMPLES] = partial(run, EXAMPLES, examples, ROOT, env, capture=capture)
     if capture:
         print(f"=== {len(suites)} suites, {jobs} at a time; each one's output when it ends", flush=True)
-    results = run_all(suites, jobs)
+    with busy_machine(BUSY_PROCESSES if options.busy else 0):
+        results = run_all(suites, jobs)
 
     verdicts = [(r.name, verdict(r, selecting=selecting)) for r in results]
     width = max(len(r.name) for r in results)
-    print(f"\n=== summary ({options.backend} backend{', coverage' if options.cov else ''})")
+    busy = f", {BUSY_PROCESSES} busy loops beside" if options.busy else ""
+    print(f"\n=== summary ({options.backend} backend{', coverage' if options.cov else ''}{busy})")
     for result, (_, said) in zip(results, verdicts, strict=True):
         print(f"{result.name:<{width}}  {said:<20} {result.seconds:6.1f}s")
     print(tally(verdicts))

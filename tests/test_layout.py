@@ -3,6 +3,7 @@
 import ast
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,7 @@ def prose_lines(source: str) -> set[int]:
     return found
 
 
+@cache  # each file is compared with every other: parsed once, not once per pair
 def code_lines(path: Path) -> list[tuple[int, str]]:
     """The file's lines of code, stripped, with their numbers: blank, comment, import, docstring
     and field declaration lines left out."""

@@ -1,9 +1,11 @@
 """scripts/run_suites.py: every suite runs, failures do not stop the rest, the summary tells."""
 
 import os
+import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,66 @@ def test_the_callers_choice_of_workers_wins(commands: list[tuple[str, list[str]]
 
     assert dict(commands)["zeta"] == ["hatch", "run", "zeta:test", "--backend", "embedded", "-n", "4", "--slow"]
     assert dict(commands)["examples"] == ["hatch", "run", "examples:test"]  # no xdist there
+
+
+@pytest.fixture
+def busy_loops(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """The busy-loop processes `--busy` starts, as they were started."""
+    started: list[subprocess.Popen[bytes]] = []
+    busy_machine = run_suites.busy_machine
+
+    @contextmanager
+    def recording(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+        with busy_machine(count) as processes:
+            started.extend(processes)
+            yield processes
+
+    monkeypatch.setattr(run_suites, "busy_machine", recording)
+    return started
+
+
+@pytest.mark.parametrize("suite_fails", [False, True], ids=["passing", "raising"])
+def test_busy_runs_every_suite_beside_two_busy_loops_at_its_priority_stopped_at_the_end(
+    busy_loops: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch, suite_fails: bool
+) -> None:
+    running: list[bool] = []
+
+    def fake_run(
+        name: str, command: list[str], cwd: Path, env: dict[str, str] | None = None, *, capture: bool = False
+    ) -> run_suites.Result:
+        running.append(len(busy_loops) == 2 and all(p.poll() is None for p in busy_loops))
+        if suite_fails and name == "zeta":
+            raise RuntimeError("a suite's runner broke")
+        return run_suites.Result(name, 0, 0.1)
+
+    monkeypatch.setattr(run_suites, "run", fake_run)
+    monkeypatch.setattr(run_suites, "services", lambda: ["zeta"])
+    monkeypatch.setattr(run_suites, "hatch", lambda: "hatch")
+
+    if suite_fails:
+        with pytest.raises(RuntimeError):
+            run_suites.main(["--busy"])
+    else:
+        assert run_suites.main(["--busy"]) == 0
+
+    assert running == [True] * 4  # repo, kit, zeta, examples: each with both loops spinning
+    assert [p.args for p in busy_loops] == [[sys.executable, "-c", "while True: pass"]] * 2
+    assert all(p.poll() is not None for p in busy_loops)  # and stopped at the end, whatever happened
+
+
+def test_busy_loops_run_at_the_tests_own_priority(busy_loops: list[subprocess.Popen[bytes]]) -> None:
+    with run_suites.busy_machine(2) as processes:
+        priorities = {os.getpriority(os.PRIO_PROCESS, p.pid) for p in processes}
+
+    assert priorities == {os.getpriority(os.PRIO_PROCESS, 0)}
+
+
+def test_without_busy_no_loop_is_started(
+    commands: list[tuple[str, list[str]]], busy_loops: list[subprocess.Popen[bytes]]
+) -> None:
+    run_suites.main([])
+
+    assert busy_loops == []
 
 
 @pytest.mark.parametrize(

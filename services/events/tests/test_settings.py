@@ -87,7 +87,7 @@ async def test_the_stream_variables_are_honoured(
         ids = [await publish(http, "news", i) for i in range(5)]
         info = (await http.get("/api/topics/news")).json()
         too_big = await http.post("/api/topics/news/events", json={"event": "e", "data": "x" * 100})
-        async with asyncio.timeout(2), http.stream("GET", "/api/topics/quiet/stream") as response:
+        async with asyncio.timeout(5), http.stream("GET", "/api/topics/quiet/stream") as response:
             # The first thing an idle stream sends, within a deadline far below the 10 s default.
             first = await anext(response.aiter_text())
         state = served_state(server)

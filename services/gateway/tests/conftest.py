@@ -14,7 +14,7 @@ from fastapi_testkit.routing import RoutingTransport
 from gateway.app import create_app
 from gateway.settings import Settings
 
-from .helpers import fake_upstream
+from .helpers import LONG_WINDOW, fake_upstream
 
 ARTICLES, CHAT, EVENTS, PROCESSING = (
     "http://articles.test",
@@ -53,7 +53,7 @@ def settings(database_url: str, redis_url: str | None) -> Settings:
         connect_timeout=1.0,
         read_timeout=5.0,
         rate_limit=1000,
-        rate_limit_window=60,
+        rate_limit_window=LONG_WINDOW,
         max_body_bytes=1024,
         max_streams=10,
         max_streams_per_client=5,

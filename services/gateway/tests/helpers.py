@@ -11,6 +11,10 @@ from fastapi.responses import JSONResponse
 
 from service_runtime import refusals
 
+# The tests' rate-limit window: a day. The limit counts in fixed windows (gateway/ratelimit.py),
+# and a test's few requests that straddled two would each window allow the whole limit again.
+LONG_WINDOW = 86_400
+
 
 def fake_upstream(name: str, closes: list[int] | None = None) -> FastAPI:
     """An upstream that answers /health and echoes every other request back as JSON (`status`,

@@ -158,10 +158,10 @@ async def test_open_streams_leave_plain_requests_their_pool(settings: Settings, 
             aconnect_sse(http, "GET", "/events/stream", headers={"X-API-Key": "alice"}),
             aconnect_sse(http, "GET", "/events/stream", headers={"X-API-Key": "alice"}),
         ):
-            async with asyncio.timeout(2):
+            async with asyncio.timeout(10):
                 over_client = await http.get("/events/stream", headers={"X-API-Key": "alice"} | SSE)
             async with aconnect_sse(http, "GET", "/events/stream", headers={"X-API-Key": "bob"}):
-                async with asyncio.timeout(2):
+                async with asyncio.timeout(10):
                     over_total = await http.get("/events/stream", headers={"X-API-Key": "bob"} | SSE)
                     plain = await http.get("/articles/health")
 

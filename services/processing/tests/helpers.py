@@ -73,8 +73,13 @@ async def create_article(http: httpx.AsyncClient, **fields: str) -> dict[str, An
     return created
 
 
-async def wait_for_status(http: httpx.AsyncClient, article_id: int, status: str) -> dict[str, Any]:
-    """Poll the article until its status is `status` and return it; fail after 10 s.
+async def wait_for_status(
+    http: httpx.AsyncClient,
+    article_id: int,
+    status: str,
+    timeout: float = 10,  # noqa: ASYNC109 (a deadline for the condition, as eventually's)
+) -> dict[str, Any]:
+    """Poll the article until its status is `status` and return it; fail after `timeout` seconds.
 
     For clients whose responses arrive before the background task has finished (a live
     server): `eventually` waits with a deadline, where a fixed sleep would be flaky or slow.
@@ -87,5 +92,5 @@ async def wait_for_status(http: httpx.AsyncClient, article_id: int, status: str)
         assert article["status"] == status, article
         return True
 
-    await eventually(reached, timeout=10, message=f"article {article_id} never became {status}")
+    await eventually(reached, timeout=timeout, message=f"article {article_id} never became {status}")
     return article
