@@ -16,7 +16,7 @@ async def flow(target: Target, steps: Steps) -> None:
                 for member in (alice, bob):
                     assert await _text(member) == f"Room {room}: {text}"
     async with steps("notification socket refused without a token"):
-        assert await _handshake_status(f"{target.ws_url}/chat/ws/notifications") == 403
+        assert await _handshake_status(f"{target.ws_url}/chat/ws/notifications") == 401
     inbox_url = f"{target.ws_url}/chat/ws/notifications?token={target.token}"
     async with steps("notification socket: ping, and a pushed notification arrives"), connect(inbox_url) as inbox:
         await inbox.send("ping")
@@ -37,7 +37,8 @@ async def _text(socket: ClientConnection) -> str:
 
 
 async def _handshake_status(url: str) -> int:
-    """The HTTP status refusing a WebSocket handshake (a close before accept is a 403 on the wire)."""
+    """The HTTP status refusing a WebSocket handshake: the denial response chat sends (401 for a
+    missing token), relayed as it is by the gateway."""
     try:
         async with connect(url):
             pass
