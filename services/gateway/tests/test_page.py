@@ -49,3 +49,15 @@ async def test_the_favicon_is_answered_at_once_with_no_content(client: LifespanC
 
     assert (response.status_code, response.content, response.headers.get("location")) == (204, b"", None)
     assert response.headers["cache-control"] == "max-age=86400"
+
+
+async def test_the_pages_script_declares_each_top_level_name_once(client: LifespanClient) -> None:
+    """A name declared twice with `const` or `let` stops the whole script before it runs (a
+    SyntaxError): the page would show nothing live. No JavaScript engine here, so the script's
+    top-level declarations are read as text; the browser test at the repository root runs it."""
+    page = (await client.get("/")).text
+    script = page[page.index("<script") : page.rindex("</script>")]
+    names = re.findall(r"^(?:const|let) ([A-Za-z_$][\w$]*)", script, re.MULTILINE)
+
+    assert names, "no top-level declarations found: the test no longer reads the script"
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
